@@ -1,0 +1,1 @@
+"""realcode.analysis.security.rules."""
