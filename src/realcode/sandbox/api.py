@@ -85,6 +85,7 @@ class CallResult(BaseModel):
     status: ExitReason
     value: Any = None  # tagged-JSON encoding of the return value
     exc_type: str | None = None
+    exc_mro: list[str] = Field(default_factory=list)  # names of the exception's classes, most derived first
     exc_message: str | None = None
     stdout: str = ""
     cpu_ms: float = 0.0
