@@ -249,7 +249,7 @@ def _seccodeplt_task(row: dict[str, Any], split: str, benchmark: Benchmark) -> T
     before, after = gt.get("code_before", ""), gt.get("code_after", "")
     if benchmark is Benchmark.SECCODEPLT:
         split = row.get("real_split") or ("rule" if row.get("use_rule") else "all")
-    extra = row.get("extra_info") if isinstance(row.get("extra_info"), dict) else {}
+    extra: dict[str, Any] = row["extra_info"] if isinstance(row.get("extra_info"), dict) else {}
     prompt_rows = row.get("prompt")
     if isinstance(prompt_rows, list) and prompt_rows:
         prompt = [ChatMessage(role=m["role"], content=m["content"]) for m in prompt_rows]
@@ -329,7 +329,7 @@ def _apps_task(row: dict[str, Any], split: str) -> Task:
     inputs, outputs = info["inputs"], info["outputs"]
     if len(inputs) != len(outputs):
         raise ValueError(f"{len(inputs)} inputs but {len(outputs)} outputs")
-    cases = [TestCase(name=f"calls/{i}", args=list(a), expected=o) for i, (a, o) in enumerate(zip(inputs, outputs))]
+    cases = [TestCase(name=f"calls/{i}", args=list(a), expected=o) for i, (a, o) in enumerate(zip(inputs, outputs, strict=True))]
     sols = row.get("solutions") or "[]"
     solutions = json.loads(sols) if isinstance(sols, str) else list(sols)
     starter = extra.get("starter_code") or row.get("starter_code") or ""

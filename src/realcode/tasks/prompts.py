@@ -14,7 +14,7 @@ TEMPLATES: tuple[TemplateName, ...] = ("real", "plain")
 
 @cache
 def _template(name: str) -> str:
-    return resources.files("realcode.tasks").joinpath("templates", name).read_text(encoding="utf-8")
+    return resources.files("realcode.tasks").joinpath("templates").joinpath(name).read_text(encoding="utf-8")
 
 
 def real_seccodeplt_prompt(description: dict[str, Any]) -> str:
