@@ -117,7 +117,10 @@ def _rows(b: Benchmark, split: str | None, data: PathLike | None) -> Iterator[tu
         if re.fullmatch(r"[\w.-]+/[\w.-]+", str(data)):
             yield from _hub_rows(str(data), split or "train")
             return
-        raise DataError(f"data path {str(data)!r} does not exist (and is not a Hugging Face dataset id)")
+        raise DataError(
+            f"data path {str(data)!r} does not exist (and is not a Hugging Face dataset id); "
+            "pass --data PATH or set REALCODE_DATA to the benchmark data folder"
+        )
     root = data_dir(data)
     files = _FILES[b]
     wanted = [split] if split in files else list(files)
