@@ -43,7 +43,7 @@ def command(
     from realcode.evaluation.detectors_tools import DETECTORS
     from realcode.tasks.paths import DataError
 
-    console = Console()
+    console = Console(width=max(120, Console().width))
     names = [t.strip() for t in tools.split(",") if t.strip()]
     unknown = [n for n in names if n not in DETECTORS]
     if unknown or not names:
