@@ -1,0 +1,532 @@
+"""Shared helpers of the "missing protection" rules (CWE 862, 863, 352, 770, 400, 120, 915, 200, 347, 367).
+
+These rules all ask one question: *is a sensitive operation reached on a path where the check that protects it
+does not hold?* The helpers here answer its parts on the plain ``ast`` of a module:
+
+- :class:`ModuleFacts`: what the module defines at its top level (data stores, classes, functions, imports);
+- :class:`FunctionFacts`: for one function, which of its parameters every local name derives from (a small
+  flow-insensitive provenance analysis: the rules need to know *which* input a value comes from, e.g. the actor's
+  id versus the resource's id, which a boolean taint bit does not say);
+- :func:`dominating_tests`: the conditions known to hold when a node runs, read from the structure of the code:
+  enclosing ``if``/``while`` tests (with their polarity), ``assert`` statements and the early exits that precede
+  the node in any enclosing block (``if not ok: raise``/``return``/``continue``/``break``). Python's structured
+  control flow makes this the dominator relation restricted to tests, without building a CFG; it does not see
+  checks made in a callee or through exceptions raised by a helper (said in each rule's ``blind_spots``).
+
+Everything here is pure and linear in the size of the function, so the rules stay well inside the analyzer's
+time budget.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+#: Calls that build an empty or literal container at module level: a module-level name bound to one of these is
+#: a data store that outlives a single call.
+CONTAINER_FACTORIES = frozenset(
+    {
+        "dict",
+        "list",
+        "set",
+        "defaultdict",
+        "OrderedDict",
+        "Counter",
+        "deque",
+        "Queue",
+        "LifoQueue",
+        "PriorityQueue",
+        "SimpleQueue",
+        "bytearray",
+        "array",
+    }
+)
+
+#: Buffer types: growth of these is a buffer copy (CWE-120) rather than collection growth (CWE-770).
+BUFFER_FACTORIES = frozenset({"bytearray", "array", "memoryview"})
+
+#: Methods that mutate the container they are called on.
+MUTATING_METHODS = frozenset(
+    {
+        "append",
+        "appendleft",
+        "extend",
+        "extendleft",
+        "insert",
+        "remove",
+        "pop",
+        "popitem",
+        "clear",
+        "update",
+        "setdefault",
+        "add",
+        "discard",
+        "put",
+        "put_nowait",
+    }
+)
+
+#: Methods that make a container bigger (the subset of :data:`MUTATING_METHODS` that allocates).
+GROWING_METHODS = frozenset(
+    {"append", "appendleft", "extend", "extendleft", "insert", "add", "put", "put_nowait"}
+)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Small AST utilities
+
+
+def call_name(call: ast.Call) -> str:
+    """Dotted name of a call's callee (``os.path.exists``, ``open``, ``x.append``), or ``""``."""
+    return dotted(call.func)
+
+
+def dotted(node: ast.AST) -> str:
+    """Dotted name of a Name/Attribute chain, or ``""`` when the chain has another kind of node."""
+    parts: list[str] = []
+    cur: ast.AST = node
+    while isinstance(cur, ast.Attribute):
+        parts.append(cur.attr)
+        cur = cur.value
+    if isinstance(cur, ast.Name):
+        parts.append(cur.id)
+        return ".".join(reversed(parts))
+    return ""
+
+
+def method_name(call: ast.Call) -> str:
+    """The attribute name of a method call (``append`` in ``x[k].append(v)``), or ``""``."""
+    return call.func.attr if isinstance(call.func, ast.Attribute) else ""
+
+
+def root_name(node: ast.AST) -> str | None:
+    """The name at the root of a Subscript/Attribute/Call-receiver chain (``db`` in ``db["users"][k].x``)."""
+    cur: ast.AST = node
+    while True:
+        if isinstance(cur, ast.Subscript | ast.Attribute):
+            cur = cur.value
+        elif isinstance(cur, ast.Call) and isinstance(cur.func, ast.Attribute):
+            cur = cur.func.value
+        elif isinstance(cur, ast.Name):
+            return cur.id
+        else:
+            return None
+
+
+def subscript_chain(node: ast.AST) -> list[ast.Subscript]:
+    """The subscripts of a ``a[x][y].z[w]`` chain, outermost first."""
+    out: list[ast.Subscript] = []
+    cur: ast.AST = node
+    while isinstance(cur, ast.Subscript | ast.Attribute):
+        if isinstance(cur, ast.Subscript):
+            out.append(cur)
+        cur = cur.value
+    return out
+
+
+def names_in(node: ast.AST | None) -> Iterator[str]:
+    """Every Name read in ``node`` (including inside nested expressions)."""
+    if node is None:
+        return
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name):
+            yield sub.id
+
+
+def walk_function(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.AST]:
+    """``ast.walk`` over a function body that does not descend into nested functions, classes or lambdas."""
+    stack: list[ast.AST] = list(reversed(fn.body))
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in reversed(list(ast.iter_child_nodes(node))):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+                continue
+            stack.append(child)
+
+
+def terminates(body: list[ast.stmt]) -> bool:
+    """Whether a block always leaves the enclosing block (raise/return/continue/break, or an if/else of such)."""
+    if not body:
+        return False
+    last = body[-1]
+    if isinstance(last, ast.Raise | ast.Return | ast.Continue | ast.Break):
+        return True
+    if isinstance(last, ast.If):
+        return terminates(last.body) and terminates(last.orelse)
+    if isinstance(last, ast.With | ast.AsyncWith | ast.Try):
+        return terminates(last.body)
+    return False
+
+
+def is_len_call(node: ast.AST) -> bool:
+    """``len(x)`` or a size method such as ``q.qsize()`` / ``x.__len__()`` / ``x.count()``."""
+    if not isinstance(node, ast.Call):
+        return False
+    name = call_name(node)
+    return name == "len" or method_name(node) in {"qsize", "__len__", "getbuffer"}
+
+
+def constant_like(node: ast.AST, module: ModuleFacts | None = None) -> bool:
+    """A literal, arithmetic over literals, or a module-level constant name (``MAX``, ``8 * 1024``)."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.UnaryOp):
+        return constant_like(node.operand, module)
+    if isinstance(node, ast.BinOp):
+        return constant_like(node.left, module) and constant_like(node.right, module)
+    if isinstance(node, ast.Name):
+        return module is not None and node.id in module.constants
+    return False
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Module facts
+
+
+@dataclass
+class ModuleFacts:
+    """What a module binds at its top level."""
+
+    tree: ast.Module
+    stores: dict[str, ast.expr] = field(
+        default_factory=dict
+    )  # name -> container value (dict/list/... literal)
+    constants: dict[str, ast.expr] = field(default_factory=dict)  # name -> scalar constant value
+    classes: dict[str, ast.ClassDef] = field(default_factory=dict)  # every class in the module, nested too
+    functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=dict)  # top level
+    imports: dict[str, str] = field(default_factory=dict)  # local name -> imported dotted name
+
+    @classmethod
+    def of(cls, tree: ast.Module) -> ModuleFacts:
+        facts = cls(tree=tree)
+        for stmt in tree.body:
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+                facts.functions[stmt.name] = stmt
+            targets: list[ast.expr] = []
+            value: ast.expr | None = None
+            if isinstance(stmt, ast.Assign):
+                targets, value = stmt.targets, stmt.value
+            elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+                targets, value = [stmt.target], stmt.value
+            if value is not None:
+                for t in targets:
+                    if isinstance(t, ast.Name):
+                        if is_container_value(value):
+                            facts.stores[t.id] = value
+                        elif constant_like(value):
+                            facts.constants[t.id] = value
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                facts.classes.setdefault(node.name, node)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    facts.imports[alias.asname or alias.name.split(".")[0]] = (
+                        alias.name if alias.asname else alias.name.split(".")[0]
+                    )
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                for alias in node.names:
+                    facts.imports[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+        return facts
+
+    def resolve(self, name: str) -> str:
+        """Dotted name with its first component replaced by what it was imported as (``loads`` -> ``json.loads``)."""
+        head, _, rest = name.partition(".")
+        full = self.imports.get(head)
+        if full is None:
+            return name
+        return f"{full}.{rest}" if rest else full
+
+    def is_buffer(self, name: str) -> bool:
+        value = self.stores.get(name)
+        return isinstance(value, ast.Call) and dotted(value.func).split(".")[-1] in BUFFER_FACTORIES
+
+    def proxy_classes(self) -> set[str]:
+        """Classes that filter attribute access (define ``__getattr__``/``__getattribute__``/``__slots__`` guards)."""
+        out: set[str] = set()
+        for name, cls in self.classes.items():
+            for item in cls.body:
+                if isinstance(item, ast.FunctionDef) and item.name in {"__getattr__", "__getattribute__"}:
+                    out.add(name)
+        return out
+
+
+def is_container_value(value: ast.expr) -> bool:
+    if isinstance(value, ast.Dict | ast.List | ast.Set | ast.DictComp | ast.ListComp | ast.SetComp):
+        return True
+    if isinstance(value, ast.Call):
+        return dotted(value.func).split(".")[-1] in CONTAINER_FACTORIES
+    return False
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Function facts: parents, provenance of local names
+
+
+@dataclass
+class FunctionFacts:
+    """One function: its parameters, parent links and the parameters each local name derives from."""
+
+    node: ast.FunctionDef | ast.AsyncFunctionDef
+    params: list[str]
+    parents: dict[ast.AST, ast.AST]
+    deps: dict[str, frozenset[str]]  # local name -> parameters it derives from
+    bindings: dict[str, list[ast.expr]]  # local name -> expressions assigned to it (for-loops: the iterable)
+    loop_vars: set[str]  # names bound by a for-loop target
+    used: set[str]  # every name read in the body
+
+    @classmethod
+    def of(cls, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> FunctionFacts:
+        args = fn.args
+        params = [a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]]
+        if args.vararg:
+            params.append(args.vararg.arg)
+        if args.kwarg:
+            params.append(args.kwarg.arg)
+        params = [p for p in params if p not in {"self", "cls"}]
+        parents: dict[ast.AST, ast.AST] = {stmt: fn for stmt in fn.body}
+        bindings: dict[str, list[ast.expr]] = {}
+        loop_vars: set[str] = set()
+        used: set[str] = set()
+        flows: list[tuple[list[str], ast.AST]] = []  # (targets, value) pairs for the provenance fixpoint
+        for node in walk_function(fn):
+            for child in ast.iter_child_nodes(node):
+                parents[child] = node
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                used.add(node.id)
+            if isinstance(node, ast.Assign):
+                tnames = [n for t in node.targets for n in _target_names(t)]
+                flows.append((tnames, node.value))
+                for t in node.targets:
+                    for n in _target_names(t):
+                        bindings.setdefault(n, []).append(node.value)
+            elif isinstance(node, ast.AnnAssign) and node.value is not None:
+                tnames = list(_target_names(node.target))
+                flows.append((tnames, node.value))
+                for n in tnames:
+                    bindings.setdefault(n, []).append(node.value)
+            elif isinstance(node, ast.AugAssign):
+                tnames = list(_target_names(node.target))
+                flows.append((tnames, node.value))
+            elif isinstance(node, ast.For | ast.AsyncFor | ast.comprehension):
+                tnames = list(_target_names(node.target))
+                flows.append((tnames, node.iter))
+                loop_vars.update(tnames)
+                for n in tnames:
+                    bindings.setdefault(n, []).append(node.iter)
+            elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+                tnames = list(_target_names(node.optional_vars))
+                flows.append((tnames, node.context_expr))
+                for n in tnames:
+                    bindings.setdefault(n, []).append(node.context_expr)
+            elif isinstance(node, ast.NamedExpr):
+                flows.append(([node.target.id], node.value))
+                bindings.setdefault(node.target.id, []).append(node.value)
+        # Subscript/attribute stores taint their root (``d[k] = tainted`` makes ``d`` carry ``tainted``).
+        for node in walk_function(fn):
+            if isinstance(node, ast.Assign):
+                for t in node.targets:
+                    if isinstance(t, ast.Subscript | ast.Attribute):
+                        r = root_name(t)
+                        if r is not None:
+                            flows.append(([r], node.value))
+        deps: dict[str, frozenset[str]] = {p: frozenset({p}) for p in params}
+        for _ in range(4):
+            changed = False
+            for tnames, value in flows:
+                src: set[str] = set()
+                for n in names_in(value):
+                    src |= deps.get(n, frozenset())
+                if not src:
+                    continue
+                for tname in tnames:
+                    old = deps.get(tname, frozenset())
+                    new = old | src
+                    if new != old:
+                        deps[tname] = frozenset(new)
+                        changed = True
+            if not changed:
+                break
+        return cls(fn, params, parents, deps, bindings, loop_vars, used)
+
+    def params_of(self, node: ast.AST | None) -> set[str]:
+        """Parameters that ``node`` derives from."""
+        out: set[str] = set()
+        for n in names_in(node):
+            out |= self.deps.get(n, frozenset())
+        return out
+
+    def ancestors(self, node: ast.AST) -> Iterator[tuple[ast.AST, ast.AST]]:
+        """(ancestor, child-on-the-path) pairs from ``node`` up to the function."""
+        child = node
+        parent = self.parents.get(child)
+        while parent is not None:
+            yield parent, child
+            child = parent
+            parent = self.parents.get(child)
+
+    def enclosing_statement(self, node: ast.AST) -> ast.stmt | None:
+        cur: ast.AST | None = node
+        while cur is not None and not isinstance(cur, ast.stmt):
+            cur = self.parents.get(cur)
+        return cur
+
+
+def _target_names(target: ast.AST) -> Iterator[str]:
+    if isinstance(target, ast.Name):
+        yield target.id
+    elif isinstance(target, ast.Tuple | ast.List):
+        for elt in target.elts:
+            yield from _target_names(elt)
+    elif isinstance(target, ast.Starred):
+        yield from _target_names(target.value)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Dominating tests
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A condition known to hold at a node: ``test`` evaluated to ``holds`` on every path reaching it."""
+
+    test: ast.expr
+    holds: bool
+    exits: bool  # an early exit (``if bad: raise``) rather than an enclosing block
+
+
+def dominating_tests(facts: FunctionFacts, node: ast.AST) -> list[Guard]:
+    """The tests that dominate ``node`` (see the module docstring), innermost first."""
+    out: list[Guard] = []
+    for parent, child in facts.ancestors(node):
+        if isinstance(parent, ast.If | ast.While):
+            if child in parent.body:
+                out.append(Guard(parent.test, True, False))
+            elif child in parent.orelse:
+                out.append(Guard(parent.test, False, False))
+        elif isinstance(parent, ast.IfExp):
+            if child is parent.body:
+                out.append(Guard(parent.test, True, False))
+            elif child is parent.orelse:
+                out.append(Guard(parent.test, False, False))
+        elif isinstance(parent, ast.BoolOp) and isinstance(parent.op, ast.And) and child in parent.values:
+            idx = parent.values.index(child)  # type: ignore[arg-type]
+            out.extend(Guard(v, True, False) for v in parent.values[:idx])
+        elif isinstance(parent, ast.comprehension) and child is not parent.iter:
+            out.extend(Guard(t, True, False) for t in parent.ifs)
+        elif isinstance(parent, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
+            for gen in parent.generators:
+                out.extend(Guard(t, True, False) for t in gen.ifs)
+        for block in _blocks(parent):
+            if child in block:
+                idx = block.index(child)  # type: ignore[arg-type]
+                for prev in reversed(block[:idx]):
+                    out.extend(_exit_guards(prev))
+    return out
+
+
+def _blocks(node: ast.AST) -> Iterable[list[ast.stmt]]:
+    for name in ("body", "orelse", "finalbody"):
+        block = getattr(node, name, None)
+        if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+            yield block
+    if isinstance(node, ast.Try):
+        for handler in node.handlers:
+            yield handler.body
+
+
+def _exit_guards(stmt: ast.stmt) -> Iterator[Guard]:
+    if isinstance(stmt, ast.Assert):
+        yield Guard(stmt.test, True, True)
+    elif isinstance(stmt, ast.If):
+        if terminates(stmt.body) and not terminates(stmt.orelse):
+            yield Guard(stmt.test, False, True)
+        elif terminates(stmt.orelse) and not terminates(stmt.body):
+            yield Guard(stmt.test, True, True)
+    elif isinstance(stmt, ast.Try | ast.With | ast.AsyncWith):
+        # ``try: if bad: raise ...`` and ``with lock: if bad: return`` still exit before what follows.
+        for inner in stmt.body:
+            yield from _exit_guards(inner)
+
+
+def comparisons(test: ast.expr) -> Iterator[ast.Compare]:
+    """Every comparison inside a test."""
+    for node in ast.walk(test):
+        if isinstance(node, ast.Compare):
+            yield node
+
+
+def is_size_bound(
+    test: ast.expr, facts: FunctionFacts | None = None, counters: set[str] | None = None
+) -> bool:
+    """A test bounding a size: ``len(x) < N``, ``q.qsize() >= N``, ``total > LIMIT`` for an accumulated total."""
+    for cmp in comparisons(test):
+        if not any(isinstance(op, ast.Lt | ast.LtE | ast.Gt | ast.GtE) for op in cmp.ops):
+            continue
+        for side in [cmp.left, *cmp.comparators]:
+            for sub in ast.walk(side):
+                if is_len_call(sub):
+                    return True
+                if counters and isinstance(sub, ast.Name) and sub.id in counters:
+                    return True
+    return False
+
+
+def source_functions(tree: ast.Module, entry: str | None) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """Functions whose parameters are attacker-controlled: the entry function when one is named, else every
+    top-level function and method (a library's public surface)."""
+    if entry is not None:
+        # A later definition replaces an earlier one of the same name: only the last one can be called.
+        last = [
+            s for s in tree.body if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef) and s.name == entry
+        ]
+        yield from last[-1:]
+        return
+    for stmt in tree.body:
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+            yield stmt
+        elif isinstance(stmt, ast.ClassDef):
+            for item in stmt.body:
+                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and not item.name.startswith(
+                    "__"
+                ):
+                    yield item
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Access to the analysis context, with per-module caching shared by all the protection rules
+
+
+@dataclass
+class Analysis:
+    """Module and function facts of one analyzed module, computed once and shared by the protection rules."""
+
+    tree: ast.Module
+    entry: str | None
+    module: ModuleFacts
+    functions: list[FunctionFacts]
+    _by_node: dict[int, FunctionFacts] = field(default_factory=dict)
+
+
+_CACHE: list[Analysis] = []
+
+
+def analysis_of(ctx: object) -> Analysis | None:
+    """Facts of the module behind ``ctx`` (an ``AnalysisContext``), cached for the rules run on the same tree."""
+    tree = getattr(ctx, "tree", None) or getattr(ctx, "module", None)
+    if not isinstance(tree, ast.Module):
+        return None
+    entry = getattr(ctx, "entry", None)
+    if not isinstance(entry, str) or not entry:
+        entry = None
+    if _CACHE and _CACHE[0].tree is tree and _CACHE[0].entry == entry:
+        return _CACHE[0]
+    module = ModuleFacts.of(tree)
+    fns = [FunctionFacts.of(fn) for fn in source_functions(tree, entry)]
+    if entry is not None and not fns:
+        # An entry that the module does not define: fall back to every top-level function.
+        fns = [FunctionFacts.of(fn) for fn in source_functions(tree, None)]
+    result = Analysis(tree, entry, module, fns)
+    _CACHE[:] = [result]
+    return result

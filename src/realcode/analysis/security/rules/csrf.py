@@ -1,0 +1,242 @@
+"""Cross-site request forgery (CWE-352).
+
+Model: a *request* is an input read through the parts of an HTTP request (``req["body"]``, ``req["headers"]``,
+``request.form``, ``request.cookies``, ...). Two operations need protection:
+
+- a *state change* (assignment, ``del``, mutating method call on a module-level store) fed by the request: it is
+  protected when a dominating test compares a value read from the request that the change itself does not use (a
+  token from a header, cookie or form field) with something else, and leaves on failure;
+- decoding the request body as JSON (``json.loads(req["body"])``): it is protected when a dominating test reads
+  the request's headers (the content type), which is what stops a cross-site form post from passing as JSON.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+from realcode.analysis.findings import Confidence, Finding, Severity
+from realcode.analysis.security.rules._protection import (
+    MUTATING_METHODS,
+    FunctionFacts,
+    ModuleFacts,
+    analysis_of,
+    call_name,
+    dominating_tests,
+    method_name,
+    names_in,
+    root_name,
+    walk_function,
+)
+from realcode.analysis.security.rules.base import Rule, register
+
+if TYPE_CHECKING:
+    from realcode.analysis.security.context import AnalysisContext
+
+#: Parts of an HTTP request, as dict keys (``req["headers"]``) or attributes (``request.headers``).
+REQUEST_PARTS = frozenset(
+    {
+        "body",
+        "headers",
+        "cookies",
+        "form",
+        "json",
+        "data",
+        "args",
+        "params",
+        "query",
+        "POST",
+        "GET",
+        "META",
+        "method",
+    }
+)
+#: The parts that carry the request's payload (what a forged request controls freely).
+PAYLOAD_PARTS = frozenset({"body", "json", "data", "args", "params", "query", "POST", "GET"})
+#: Parts that carry metadata a cross-site request cannot set (custom headers) or that hold the session token.
+META_PARTS = frozenset({"headers", "cookies", "META"})
+
+
+def _part(node: ast.AST, requests: set[str]) -> str | None:
+    """The request part accessed by ``node`` (``req["headers"]``, ``req.get("body")``, ``request.form``)."""
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id in requests:
+        key = node.slice
+        if isinstance(key, ast.Constant) and isinstance(key.value, str) and key.value in REQUEST_PARTS:
+            return key.value
+    if (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in requests
+        and node.attr in REQUEST_PARTS
+    ):
+        return node.attr
+    if (
+        isinstance(node, ast.Call)
+        and method_name(node) == "get"
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id in requests
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and node.args[0].value in REQUEST_PARTS
+    ):
+        return str(node.args[0].value)
+    return None
+
+
+def request_inputs(facts: FunctionFacts) -> set[str]:
+    """Inputs used as HTTP requests: read through at least one request part."""
+    params = set(facts.params)
+    out: set[str] = set()
+    for node in walk_function(facts.node):
+        if _part(node, params) is not None:
+            target = (
+                node.func.value
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                else node
+            )
+            root = root_name(target)
+            if root:
+                out.add(root)
+    return out
+
+
+def _part_names(facts: FunctionFacts, requests: set[str]) -> dict[str, set[str]]:
+    """Local name -> the request parts its value was read from."""
+    direct: dict[str, set[str]] = {}
+    for name, values in facts.bindings.items():
+        for value in values:
+            for sub in ast.walk(value):
+                part = _part(sub, requests)
+                if part is not None:
+                    direct.setdefault(name, set()).add(part)
+    # Propagate through plain copies (``token = hdrs.get("X-Token")`` where ``hdrs = req["headers"]``).
+    for _ in range(3):
+        for name, values in facts.bindings.items():
+            for value in values:
+                for used in names_in(value):
+                    if used in direct and used != name:
+                        direct.setdefault(name, set()).update(direct[used])
+    return direct
+
+
+def _test_parts(test: ast.expr, requests: set[str], parts: dict[str, set[str]]) -> set[str]:
+    out: set[str] = set()
+    for sub in ast.walk(test):
+        part = _part(sub, requests)
+        if part is not None:
+            out.add(part)
+        if isinstance(sub, ast.Name) and sub.id in parts:
+            out |= parts[sub.id]
+    return out
+
+
+def _state_changes(facts: FunctionFacts, module: ModuleFacts) -> Iterator[tuple[ast.AST, set[str]]]:
+    """Mutations of module-level stores, with the local names they use."""
+    for node in walk_function(facts.node):
+        targets: list[ast.AST] = []
+        used: set[str] = set()
+        if isinstance(node, ast.Assign | ast.AugAssign):
+            targets = list(node.targets) if isinstance(node, ast.Assign) else [node.target]
+            used = set(names_in(node.value))
+        elif isinstance(node, ast.Delete):
+            targets = list(node.targets)
+        elif isinstance(node, ast.Call) and method_name(node) in MUTATING_METHODS:
+            assert isinstance(node.func, ast.Attribute)
+            targets = [node.func.value]
+            for a in [*node.args, *(k.value for k in node.keywords)]:
+                used |= set(names_in(a))
+        for t in targets:
+            if isinstance(t, ast.Name) and not isinstance(node, ast.Call):
+                continue  # rebinding a local name changes no state
+            root = root_name(t)
+            if root is None or root not in module.stores or root in facts.bindings or root in facts.params:
+                continue
+            yield node, used | set(names_in(t)) - {root}
+
+
+@register
+class CrossSiteRequestForgery(Rule):
+    """A request changes server state, or is parsed as JSON, without a check that a cross-site request cannot pass.
+
+    Bad::
+
+        def change_email(request):
+            USERS[request["body"]["id"]]["email"] = request["body"]["email"]
+
+    Good::
+
+        def change_email(request):
+            if request["headers"].get("X-CSRF-Token") != session_token():
+                raise PermissionError("CSRF")
+            USERS[request["body"]["id"]]["email"] = request["body"]["email"]
+    """
+
+    id = "RC-CSRF-001"
+    cwe = "CWE-352"
+    name = "cross-site-request-forgery"
+    severity = Severity.HIGH
+    confidence = Confidence.MEDIUM
+    blind_spots = (
+        "Recognises requests only by their HTTP parts (body, headers, form, cookies...) and state only in "
+        "module-level stores; framework protection (Django's CsrfViewMiddleware, Flask-WTF, SameSite cookies) "
+        "and checks in decorators are invisible. Any comparison of a header or cookie value counts as the check."
+    )
+
+    def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
+        analysis = analysis_of(ctx)
+        if analysis is None:
+            return
+        for facts in analysis.functions:
+            requests = request_inputs(facts)
+            if not requests:
+                continue
+            parts = _part_names(facts, requests)
+            for node, used in _state_changes(facts, analysis.module):
+                if not (facts.params_of(node) & requests):
+                    continue
+                if self._token_checked(facts, node, requests, parts, used):
+                    continue
+                yield self.finding(
+                    ctx,
+                    node,
+                    f"`{facts.node.name}` changes server state from a request without a CSRF token check",
+                )
+            for node in walk_function(facts.node):
+                if not isinstance(node, ast.Call) or analysis.module.resolve(call_name(node)) not in {
+                    "json.loads",
+                    "simplejson.loads",
+                    "orjson.loads",
+                    "ujson.loads",
+                }:
+                    continue
+                if not node.args or not any(
+                    _part(sub, requests) in PAYLOAD_PARTS
+                    or parts.get(getattr(sub, "id", ""), set()) & PAYLOAD_PARTS
+                    for sub in ast.walk(node.args[0])
+                ):
+                    continue
+                if any(
+                    _test_parts(g.test, requests, parts) & META_PARTS for g in dominating_tests(facts, node)
+                ):
+                    continue
+                yield self.finding(
+                    ctx,
+                    node,
+                    f"`{facts.node.name}` decodes a request body as JSON without checking its content type",
+                )
+
+    @staticmethod
+    def _token_checked(
+        facts: FunctionFacts, node: ast.AST, requests: set[str], parts: dict[str, set[str]], used: set[str]
+    ) -> bool:
+        for guard in dominating_tests(facts, node):
+            if not any(isinstance(sub, ast.Compare | ast.Call) for sub in ast.walk(guard.test)):
+                continue
+            from_request = {n for n in names_in(guard.test) if n in parts}
+            if from_request - used:
+                return True
+            if _test_parts(guard.test, requests, parts) & META_PARTS:
+                return True
+        return False
