@@ -118,3 +118,4 @@ class JobResult(BaseModel):
     max_rss_kb: int = 0
     isolation: str = ""  # level the job ran under: "bwrap", "unshare" or "rlimits"
     infra_message: str | None = None
+    worker_cpu_ms: float = 0.0  # CPU the worker itself spent on this job (forking, supervising, encoding)
