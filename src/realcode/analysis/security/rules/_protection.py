@@ -275,6 +275,7 @@ class FunctionFacts:
     bindings: dict[str, list[ast.expr]]  # local name -> expressions assigned to it (for-loops: the iterable)
     loop_vars: set[str]  # names bound by a for-loop target
     used: set[str]  # every name read in the body
+    nodes: list[ast.AST]  # every node of the body (nested functions and classes excluded), in walk order
 
     @classmethod
     def of(cls, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> FunctionFacts:
@@ -290,7 +291,8 @@ class FunctionFacts:
         loop_vars: set[str] = set()
         used: set[str] = set()
         flows: list[tuple[list[str], ast.AST]] = []  # (targets, value) pairs for the provenance fixpoint
-        for node in walk_function(fn):
+        nodes = list(walk_function(fn))
+        for node in nodes:
             for child in ast.iter_child_nodes(node):
                 parents[child] = node
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
@@ -324,7 +326,7 @@ class FunctionFacts:
                 flows.append(([node.target.id], node.value))
                 bindings.setdefault(node.target.id, []).append(node.value)
         # Subscript/attribute stores taint their root (``d[k] = tainted`` makes ``d`` carry ``tainted``).
-        for node in walk_function(fn):
+        for node in nodes:
             if isinstance(node, ast.Assign):
                 for t in node.targets:
                     if isinstance(t, ast.Subscript | ast.Attribute):
@@ -348,7 +350,7 @@ class FunctionFacts:
                         changed = True
             if not changed:
                 break
-        return cls(fn, params, parents, deps, bindings, loop_vars, used)
+        return cls(fn, params, parents, deps, bindings, loop_vars, used, nodes)
 
     def params_of(self, node: ast.AST | None) -> set[str]:
         """Parameters that ``node`` derives from."""

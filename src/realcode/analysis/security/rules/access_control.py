@@ -31,7 +31,6 @@ from realcode.analysis.security.rules._protection import (
     method_name,
     root_name,
     subscript_chain,
-    walk_function,
 )
 from realcode.analysis.security.rules.base import Rule, register
 
@@ -66,7 +65,7 @@ def _keyed_store_access(
 
 def privileged_ops(facts: FunctionFacts, module: ModuleFacts) -> Iterator[PrivilegedOp]:
     """Reads returned from and mutations of store records selected by an input."""
-    for node in walk_function(facts.node):
+    for node in facts.nodes:
         if isinstance(node, ast.Assign | ast.AugAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for t in targets:

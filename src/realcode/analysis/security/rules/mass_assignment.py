@@ -1,0 +1,181 @@
+"""Mass assignment (CWE-915): caller-chosen keys written into an object or record without an allow-list.
+
+Model: the *sensitive operations* write attributes or fields whose names come from caller input:
+
+- ``target.update(mapping)``, ``target.__dict__.update(mapping)``, ``vars(target).update(mapping)`` with a mapping
+  from the caller, where ``target`` is an object the function was handed or a module-level record (a fresh local
+  dict being built is not an object's state);
+- ``setattr(obj, key, value)``, ``target[key] = value`` and ``obj.__dict__[key] = value`` where ``key`` iterates
+  over the keys of a caller mapping (``for key, value in changes.items()``).
+
+A key write is *protected* by a dominating test on the key itself (``if key in ALLOWED``, ``if key not in
+EDITABLE: continue``, ``if key.startswith("_"): raise``). A whole-mapping update is protected by a dominating
+test on some other input (an explicit privilege gate, ``if is_admin: record.update(changes)``) or by filtering
+the mapping first (a comprehension with an ``if``).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+from realcode.analysis.findings import Confidence, Finding, Severity
+from realcode.analysis.security.rules._protection import (
+    Analysis,
+    FunctionFacts,
+    analysis_of,
+    call_name,
+    dominating_tests,
+    method_name,
+    names_in,
+    root_name,
+)
+from realcode.analysis.security.rules.base import Rule, register
+
+if TYPE_CHECKING:
+    from realcode.analysis.security.context import AnalysisContext
+
+
+def _is_object_state(node: ast.AST, analysis: Analysis, facts: FunctionFacts) -> bool:
+    """Whether writing into ``node`` changes an object's state: a parameter, ``self``, ``x.__dict__``,
+    ``vars(x)`` or a module-level record; not a local container the function is building."""
+    if isinstance(node, ast.Attribute) and node.attr == "__dict__":
+        return True
+    if isinstance(node, ast.Call) and call_name(node) == "vars":
+        return True
+    root = root_name(node)
+    if root is None:
+        return False
+    if root in facts.params or root in {"self", "cls"}:
+        return True
+    return root in analysis.module.stores and root not in facts.bindings
+
+
+def _raw_mapping(node: ast.AST, facts: FunctionFacts) -> bool:
+    """A caller-supplied mapping that no filter has narrowed (a comprehension with a condition is a filter)."""
+    if isinstance(node, ast.DictComp):
+        return False
+    if isinstance(node, ast.Name) and node.id not in facts.params:
+        for value in facts.bindings.get(node.id, []):
+            if isinstance(value, ast.DictComp) and any(gen.ifs for gen in value.generators):
+                return False
+    return bool(facts.params_of(node))
+
+
+def _caller_keys(facts: FunctionFacts) -> dict[str, ast.AST]:
+    """Loop variables that range over the keys of a caller mapping: name -> the mapping expression."""
+    out: dict[str, ast.AST] = {}
+    for node in facts.nodes:
+        if not isinstance(node, ast.For | ast.comprehension):
+            continue
+        it = node.iter
+        source: ast.AST | None = None
+        if (
+            isinstance(it, ast.Call)
+            and method_name(it) in {"items", "keys"}
+            and isinstance(it.func, ast.Attribute)
+        ):
+            source = it.func.value
+        elif isinstance(it, ast.Name):
+            source = it
+        if source is None or not _raw_mapping(source, facts):
+            continue
+        target = node.target
+        if isinstance(target, ast.Tuple) and target.elts and isinstance(target.elts[0], ast.Name):
+            out[target.elts[0].id] = source
+        elif isinstance(target, ast.Name) and not (isinstance(it, ast.Call) and method_name(it) == "items"):
+            out[target.id] = source
+    return out
+
+
+@register
+class MassAssignment(Rule):
+    """Fields chosen by the caller are written into an object without an allow-list of keys.
+
+    Bad::
+
+        def update_profile(user, changes):
+            for key, value in changes.items():
+                setattr(user, key, value)
+
+    Good::
+
+        def update_profile(user, changes):
+            for key, value in changes.items():
+                if key not in EDITABLE_FIELDS:
+                    raise PermissionError(key)
+                setattr(user, key, value)
+    """
+
+    id = "RC-MASS-001"
+    cwe = "CWE-915"
+    name = "mass-assignment"
+    severity = Severity.HIGH
+    confidence = Confidence.MEDIUM
+    blind_spots = (
+        "Sees writes made in the function itself (not in an ORM's constructor called with **data, or a "
+        "serializer's save()); any test on the key counts as an allow-list, even a deny-list that misses fields."
+    )
+
+    def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
+        analysis = analysis_of(ctx)
+        if analysis is None:
+            return
+        for facts in analysis.functions:
+            yield from self._bulk_updates(ctx, analysis, facts)
+            yield from self._key_writes(ctx, analysis, facts)
+
+    def _bulk_updates(
+        self, ctx: AnalysisContext, analysis: Analysis, facts: FunctionFacts
+    ) -> Iterator[Finding]:
+        for node in facts.nodes:
+            if not (
+                isinstance(node, ast.Call)
+                and method_name(node) == "update"
+                and isinstance(node.func, ast.Attribute)
+                and len(node.args) == 1
+            ):
+                continue
+            target, mapping = node.func.value, node.args[0]
+            if not _is_object_state(target, analysis, facts) or not _raw_mapping(mapping, facts):
+                continue
+            # Writing a store record chosen by caller input is an authorization question (CWE-862/863).
+            if isinstance(target, ast.Subscript) and root_name(target) in analysis.module.stores:
+                continue
+            own = facts.params_of(mapping) | facts.params_of(target)
+            if any(facts.params_of(g.test) - own for g in dominating_tests(facts, node)):
+                continue
+            yield self.finding(
+                ctx,
+                node,
+                f"`{facts.node.name}` copies every caller-supplied key into `{ast.unparse(target)}`",
+            )
+
+    def _key_writes(
+        self, ctx: AnalysisContext, analysis: Analysis, facts: FunctionFacts
+    ) -> Iterator[Finding]:
+        keys = _caller_keys(facts)
+        if not keys:
+            return
+        for node in facts.nodes:
+            key: ast.AST | None = None
+            target: ast.AST | None = None
+            if isinstance(node, ast.Call) and call_name(node) == "setattr" and len(node.args) >= 2:
+                target, key = node.args[0], node.args[1]
+            elif isinstance(node, ast.Assign):
+                for t in node.targets:
+                    if isinstance(t, ast.Subscript):
+                        target, key = t.value, t.slice
+            if key is None or target is None or not isinstance(key, ast.Name) or key.id not in keys:
+                continue
+            if not (isinstance(node, ast.Call) or _is_object_state(target, analysis, facts)):
+                continue
+            if any(key.id in set(names_in(g.test)) for g in dominating_tests(facts, node)):
+                continue
+            yield self.finding(
+                ctx,
+                node,
+                f"`{facts.node.name}` writes caller-chosen field `{key.id}` into `{ast.unparse(target)}` "
+                "without an allow-list",
+            )
