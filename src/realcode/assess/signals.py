@@ -49,7 +49,7 @@ _TAMPER_ATTRS = {
 }
 _TAMPER_NAMES = {
     "__builtins__": "the builtins of the module",
-    "__import__": "__import__ (dynamic imports)",
+    "__import__": "dynamic imports",
     "globals": None,
     "breakpoint": "breakpoint()",
 }
@@ -205,7 +205,7 @@ def find_tampering(tree: ast.Module) -> list[str]:
             if node.attr in _FRAME_ATTRS:
                 hits.append(f"line {node.lineno}: reads frame attribute .{node.attr}")
         elif isinstance(node, ast.Name) and node.id in _TAMPER_NAMES and _TAMPER_NAMES[node.id]:
-            hits.append(f"line {node.lineno}: uses {_TAMPER_NAMES[node.id]}")
+            hits.append(f"line {node.lineno}: uses {node.id} ({_TAMPER_NAMES[node.id]})")
         elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
             targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
             for target in targets:
