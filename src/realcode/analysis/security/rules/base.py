@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, ClassVar
 
 from realcode.analysis.findings import Confidence, Finding, Location, Severity, TraceStep
+from realcode.analysis.security.engine.sinks import Sink, match_sink, sink_arguments
 
 if TYPE_CHECKING:
     from realcode.analysis.security.context import AnalysisContext
@@ -59,6 +60,41 @@ class Rule(ABC):
             trace=trace or [],
             analyzer="security",
         )
+
+
+class TaintSinkRule(Rule):
+    """A data-flow rule: attacker data of ``kind`` reaching one of ``sinks`` (declared as data).
+
+    Subclasses set ``sinks`` and ``kind``; they may override :meth:`accept` to veto a match (e.g. a parser
+    configured safely) or :meth:`cwe_for` to choose a narrower CWE per call.
+    """
+
+    kind: ClassVar[str]
+    sinks: ClassVar[tuple[Sink, ...]]
+    what: ClassVar[str] = "attacker-controlled data"
+
+    def accept(self, ctx: AnalysisContext, call: ast.Call, arg: ast.expr, sink: Sink) -> bool:
+        return True
+
+    def message(self, ctx: AnalysisContext, call: ast.Call, sink: Sink) -> str:
+        return f"{self.what} reaches {sink.label}"
+
+    def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
+        for call in ctx.calls():
+            for sink in self.sinks:
+                if not match_sink(sink, call, ctx.imports):
+                    continue
+                for arg in sink_arguments(sink, call):
+                    taint = ctx.taint_of(arg)
+                    if taint is None or not taint.is_live(self.kind) or not self.accept(ctx, call, arg, sink):
+                        continue
+                    yield self.finding(
+                        ctx, call, self.message(ctx, call, sink), ctx.trace(taint, call, f"{sink.label} (sink)")
+                    )
+                    break
+                else:
+                    continue
+                break
 
 
 def node_location(path: str, node: ast.AST) -> Location:

@@ -41,7 +41,9 @@ BROKEN_CIPHER_CALLS: frozenset[str] = frozenset(
 )
 
 # Hash algorithms that must not protect anything (collisions are practical or close to it).
-WEAK_HASH_NAMES: frozenset[str] = frozenset({"md2", "md4", "md5", "sha", "sha1", "md5sha1", "mdc2", "ripemd160"})
+WEAK_HASH_NAMES: frozenset[str] = frozenset(
+    {"md2", "md4", "md5", "sha", "sha1", "md5sha1", "mdc2", "ripemd160"}
+)
 
 
 def normalize_hash_name(name: str) -> str:
@@ -65,7 +67,9 @@ def weak_hash_reference(facts: ModuleFacts, expr: ast.AST | None, func: Any) -> 
         return None
     last = name.rsplit(".", 1)[-1]
     if (
-        name.startswith(("hashlib.", "Crypto.Hash.", "Cryptodome.Hash.", "cryptography.hazmat.primitives.hashes."))
+        name.startswith(
+            ("hashlib.", "Crypto.Hash.", "Cryptodome.Hash.", "cryptography.hazmat.primitives.hashes.")
+        )
         and is_weak_hash_name(last.removesuffix(".new"))
     ) or (name.endswith(".new") and is_weak_hash_name(name.rsplit(".", 2)[-2])):
         return last if not name.endswith(".new") else name.rsplit(".", 2)[-2]
@@ -99,7 +103,9 @@ class BrokenCipher(Rule):
         for call, name in facts.calls():
             if name in BROKEN_CIPHER_CALLS:
                 algo = name.removesuffix(".new").rsplit(".", 1)[-1]
-                yield self.finding(ctx, call, f"`{algo}` is a broken or risky cipher; use AES-GCM or ChaCha20-Poly1305")
+                yield self.finding(
+                    ctx, call, f"`{algo}` is a broken or risky cipher; use AES-GCM or ChaCha20-Poly1305"
+                )
 
 
 @register
@@ -128,12 +134,16 @@ class EcbMode(Rule):
             if isinstance(node, ast.Call):
                 name = facts.call_name(node)
                 if name is not None and name.endswith(".modes.ECB") and name.startswith("cryptography."):
-                    yield self.finding(ctx, node, "ECB mode encrypts equal blocks to equal ciphertext; use GCM")
+                    yield self.finding(
+                        ctx, node, "ECB mode encrypts equal blocks to equal ciphertext; use GCM"
+                    )
                     continue
                 for arg in [*node.args, *(k.value for k in node.keywords)]:
                     ref = facts.qualified_name(arg) if isinstance(arg, ast.Attribute) else None
                     if ref is not None and ref.endswith(".MODE_ECB") and ref.startswith(_CIPHER_LIBS):
-                        yield self.finding(ctx, node, "ECB mode encrypts equal blocks to equal ciphertext; use GCM")
+                        yield self.finding(
+                            ctx, node, "ECB mode encrypts equal blocks to equal ciphertext; use GCM"
+                        )
                         break
 
 
@@ -176,9 +186,15 @@ class WeakKeySize(Rule):
             if spec is not None:
                 size = facts.literal(argument(call, spec[0], spec[1]), facts.enclosing_function(call))
                 if isinstance(size, int) and not isinstance(size, bool) and size < 2048:
-                    yield self.finding(ctx, call, f"a {size}-bit key can be factored; use at least 2048 (3072) bits")
-            elif name.startswith("cryptography.hazmat.primitives.asymmetric.ec.") and name.endswith(_WEAK_CURVES):
-                yield self.finding(ctx, call, f"curve `{name.rsplit('.', 1)[-1]}` is below 224 bits; use SECP256R1")
+                    yield self.finding(
+                        ctx, call, f"a {size}-bit key can be factored; use at least 2048 (3072) bits"
+                    )
+            elif name.startswith("cryptography.hazmat.primitives.asymmetric.ec.") and name.endswith(
+                _WEAK_CURVES
+            ):
+                yield self.finding(
+                    ctx, call, f"curve `{name.rsplit('.', 1)[-1]}` is below 224 bits; use SECP256R1"
+                )
 
 
 _OLD_PROTOCOLS = {"PROTOCOL_SSLv2", "PROTOCOL_SSLv3", "PROTOCOL_TLSv1", "PROTOCOL_TLSv1_1"}
@@ -223,7 +239,9 @@ class InsecureTlsVersion(Rule):
                 or (name.startswith("ssl.TLSVersion.") and last in _OLD_TLS_VERSIONS)
                 or (name.startswith("OpenSSL.SSL.") and last in _OLD_PYOPENSSL)
             ):
-                yield self.finding(ctx, node, f"`{last}` is an obsolete protocol version; require TLS 1.2 or later")
+                yield self.finding(
+                    ctx, node, f"`{last}` is an obsolete protocol version; require TLS 1.2 or later"
+                )
 
 
 _MAC_CALLS = {"hmac.new": (2, "digestmod"), "hmac.digest": (2, "digest"), "hmac.HMAC": (2, "digestmod")}
@@ -262,12 +280,16 @@ class WeakHashInMac(Rule):
             elif isinstance(call.func, ast.Attribute) and call.func.attr in {"sign", "verify"}:
                 for arg in [*call.args, *(k.value for k in call.keywords)]:
                     ref = facts.qualified_name(arg.func) if isinstance(arg, ast.Call) else None
-                    if ref and ref.startswith("cryptography.hazmat.primitives.hashes.") and is_weak_hash_name(
-                        ref.rsplit(".", 1)[-1]
+                    if (
+                        ref
+                        and ref.startswith("cryptography.hazmat.primitives.hashes.")
+                        and is_weak_hash_name(ref.rsplit(".", 1)[-1])
                     ):
                         weak = ref.rsplit(".", 1)[-1]
             if weak is not None:
-                yield self.finding(ctx, call, f"{weak.upper()} is too weak for a MAC or signature; use SHA-256")
+                yield self.finding(
+                    ctx, call, f"{weak.upper()} is too weak for a MAC or signature; use SHA-256"
+                )
 
 
 # (argument position, keyword) of the algorithm name in each API that picks a hash by name.
@@ -333,7 +355,9 @@ class CallerChosenAlgorithm(Rule):
                 continue
             trace = [
                 TraceStep(location=node_location(ctx.path, func), note=f"parameter `{roots[0]}` (source)"),
-                TraceStep(location=node_location(ctx.path, call), note=f"algorithm argument of {name} (sink)"),
+                TraceStep(
+                    location=node_location(ctx.path, call), note=f"algorithm argument of {name} (sink)"
+                ),
             ]
             yield self.finding(
                 ctx,
@@ -378,10 +402,16 @@ def _constant_choice(facts: ModuleFacts, algo: ast.expr, func: Any) -> bool:
         ):
             return True
         bound = facts.binding(table.id, func) if isinstance(table, ast.Name) else None
-        if isinstance(bound, ast.Dict) and bound.values and all(
-            weak_hash_reference(facts, v, func) is None
-            and (facts.qualified_name(v) or "").startswith(("hashlib.", "Crypto.Hash.", "Cryptodome.Hash."))
-            for v in bound.values
+        if (
+            isinstance(bound, ast.Dict)
+            and bound.values
+            and all(
+                weak_hash_reference(facts, v, func) is None
+                and (facts.qualified_name(v) or "").startswith(
+                    ("hashlib.", "Crypto.Hash.", "Cryptodome.Hash.")
+                )
+                for v in bound.values
+            )
         ):
             return True
     return False

@@ -1,0 +1,830 @@
+"""The taint analysis: a worklist fixpoint over each function's CFG, with call summaries for local functions.
+
+Entry points: :class:`ModuleAnalysis` analyzes a whole module once; afterwards ``expr_taint`` holds the taint of
+every tainted expression node (joined over all calling contexts) and ``stmt_state`` the variable taints on entry
+to every statement. Rules read these through :class:`realcode.analysis.security.context.AnalysisContext`.
+
+Interprocedural analysis is by call-site specialization: a call of a function defined in the same module analyzes
+the callee with the taint of the actual arguments (memoized on the taint signature), so the callee's return taint
+flows back to the caller and sinks inside the callee are seen with the caller's sources, trace included. Depth,
+number of analyses, fixpoint iterations and CPU time are all bounded (see :class:`Budget`).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from realcode.analysis.security.engine.cfg import CFG, EdgeLabel, build_cfg
+from realcode.analysis.security.engine.guards import NEED_NORM, GuardModel, Refinement, probe_kinds
+from realcode.analysis.security.engine.models import (
+    FILE_READ_METHODS,
+    FULL_SANITIZER_PREFIXES,
+    FULL_SANITIZERS,
+    MARK_NORMALIZED,
+    MUTATORS,
+    NETWORK_METHODS,
+    NON_PROPAGATING_METHODS,
+    NORMALIZER_METHODS,
+    NORMALIZERS,
+    SANITIZER_METHODS,
+    SANITIZERS,
+    SOURCE_ATTRS,
+    SOURCE_CALLS,
+    URL_PARSERS,
+)
+from realcode.analysis.security.engine.names import dotted, qualify
+from realcode.analysis.security.engine.taint import State, Taint, join_all, join_states, states_equal
+
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+_CRLF = frozenset({"log", "header"})
+_MARKUP_RE = re.compile(r"<\s*/?\s*[A-Za-z][\w:-]*[^<>]*>|<\s*[A-Za-z][\w:-]*\s|<!--|<\?xml")
+_WEB_DECORATORS = frozenset({"route", "get", "post", "put", "delete", "patch", "api_view", "websocket"})
+
+
+class BudgetExceeded(Exception):
+    """Raised internally when a scan runs out of its time or work budget."""
+
+
+@dataclass
+class Budget:
+    """Bounds on the work of one scan."""
+
+    cpu_seconds: float = 2.0
+    max_analyses: int = 400
+    max_depth: int = 4
+    max_visits_per_node: int = 30
+    started: float = field(default_factory=time.process_time)
+    analyses: int = 0
+    exhausted: bool = False
+
+    def check(self) -> None:
+        if time.process_time() - self.started > self.cpu_seconds:
+            self.exhausted = True
+            raise BudgetExceeded
+
+
+@dataclass
+class Frame:
+    """One analysis of one function body in one calling context."""
+
+    func: ast.AST
+    cfg: CFG
+    record: bool = False
+    returns: Taint | None = None
+    depth: int = 0
+
+
+def has_markup(text: str) -> bool:
+    """Whether a literal contains HTML/XML markup (a tag, a comment or an XML declaration)."""
+    return bool(_MARKUP_RE.search(text))
+
+
+class ModuleAnalysis:
+    """Taint facts of one module (see module docstring)."""
+
+    def __init__(
+        self,
+        tree: ast.Module,
+        imports: dict[str, str],
+        sources: frozenset[str],
+        entry: str | None,
+        budget: Budget | None = None,
+    ) -> None:
+        self.tree = tree
+        self.imports = imports
+        self.sources = sources
+        self.entry = entry
+        self.budget = budget or Budget()
+        self.expr_taint: dict[int, Taint] = {}
+        self.stmt_state: dict[int, State] = {}
+        self.url_origins: set[str] = set()  # origins that flowed into URL parsing/joining
+        self.source_functions: list[FunctionNode] = []
+        self.cfgs: dict[int, CFG] = {}
+        self.functions: dict[str, FunctionNode] = {}
+        self.methods: dict[int, dict[str, FunctionNode]] = {}  # id(class) -> name -> def
+        self.class_of: dict[int, ast.ClassDef] = {}  # id(method) -> class
+        self.locals: dict[int, frozenset[str]] = {}
+        self.defs: dict[int, dict[str, list[ast.expr]]] = {}  # id(function or module) -> name -> values
+        self.module_state: State = {}
+        self.analyzed: set[int] = set()
+        self._memo: dict[tuple[object, ...], Taint | None] = {}
+        self._in_progress: set[tuple[object, ...]] = set()
+        self._refine_cache: dict[tuple[int, bool], Refinement] = {}
+        self._effect_cache: dict[int, Refinement] = {}
+        self._current_defs: dict[str, list[ast.expr]] = {}
+        self._module_consts: dict[str, ast.expr] = {}
+        self._exit_state: State = {}
+        self._collect()
+        self.guards = GuardModel(imports, self._def_of, self._is_constant, self._const_str)
+
+    # -- set-up ------------------------------------------------------------------------------------------------
+    def _collect(self) -> None:
+        for node in self.tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.functions[node.name] = node
+            elif isinstance(node, ast.ClassDef):
+                table: dict[str, FunctionNode] = {}
+                for item in node.body:
+                    if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        table[item.name] = item
+                        self.class_of[id(item)] = node
+                self.methods[id(node)] = table
+        module_defs = _assignments(self.tree.body, nested=False)
+        self.defs[id(self.tree)] = module_defs
+        for name, values in module_defs.items():
+            if len(values) == 1:
+                self._module_consts[name] = values[0]
+
+    def _def_of(self, name: str) -> ast.expr | None:
+        values = self._current_defs.get(name)
+        if values is None:
+            values = self.defs[id(self.tree)].get(name)
+        return values[0] if values and len(values) == 1 else None
+
+    def _const_str(self, expr: ast.expr) -> str | None:
+        if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+            return expr.value
+        if isinstance(expr, ast.Constant) and isinstance(expr.value, bytes):
+            return expr.value.decode("latin-1")
+        if isinstance(expr, ast.Name):
+            d = self._def_of(expr.id)
+            if isinstance(d, ast.Constant) and isinstance(d.value, (str, bytes)):
+                return self._const_str(d)
+        return None
+
+    def _is_constant(self, expr: ast.expr) -> bool:
+        if isinstance(expr, ast.Constant):
+            return True
+        if isinstance(expr, (ast.Tuple, ast.List, ast.Set)):
+            return all(self._is_constant(e) for e in expr.elts)
+        if isinstance(expr, ast.Name):
+            if expr.id.isupper():
+                return True  # module constants by convention (ALLOWED_HOSTS, DEFAULT)
+            d = self._module_consts.get(expr.id)
+            return d is not None and self._is_constant(d)
+        if isinstance(expr, ast.Attribute):
+            return isinstance(expr.value, ast.Name) and expr.attr.isupper()
+        return False
+
+    def _source_kind_of_function(self, func: FunctionNode) -> str | None:
+        for dec in func.decorator_list:
+            target = dec.func if isinstance(dec, ast.Call) else dec
+            name = dotted(target) or ""
+            if name.split(".")[-1] in _WEB_DECORATORS and "." in name:
+                return "web"
+        return None
+
+    def _select_source_functions(self) -> list[FunctionNode]:
+        chosen: list[FunctionNode] = []
+        all_defs = [n for n in ast.walk(self.tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        if self.entry is not None:
+            name = self.entry.split(".")[-1]
+            for f in all_defs:
+                if f.name == name:
+                    chosen.append(f)
+                    break
+        else:
+            chosen.extend(f for f in self.functions.values() if not f.name.startswith("_"))
+            for table in self.methods.values():
+                chosen.extend(f for n, f in table.items() if not n.startswith("_") or n == "__call__")
+        if "web" in self.sources:
+            for f in all_defs:
+                if f not in chosen and self._source_kind_of_function(f) == "web":
+                    chosen.append(f)
+        return chosen
+
+    # -- driver ------------------------------------------------------------------------------------------------
+    def run(self) -> None:
+        try:
+            self.module_state = self._analyze_body(self.tree, self.tree.body, {}, depth=0)
+            self.source_functions = self._select_source_functions()
+            for func in self.source_functions:
+                self.analyze_function(func, self._param_taints(func), {}, depth=0)
+            for node in ast.walk(self.tree):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and id(node) not in self.analyzed:
+                    self.analyze_function(node, {}, {}, depth=0)
+        except (BudgetExceeded, RecursionError):
+            self.budget.exhausted = True
+
+    def _param_taints(self, func: FunctionNode) -> dict[str, Taint]:
+        web = self._source_kind_of_function(func) == "web"
+        if not ("params" in self.sources or (web and "web" in self.sources)):
+            return {}
+        args = func.args
+        params = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+        if args.vararg:
+            params.append(args.vararg)
+        if args.kwarg:
+            params.append(args.kwarg)
+        is_method = id(func) in self.class_of
+        out: dict[str, Taint] = {}
+        for i, p in enumerate(params):
+            if is_method and i == 0 and p.arg in ("self", "cls"):
+                continue
+            cleared = frozenset({"nosql"}) if _annotation_is_scalar(p.annotation) else frozenset()
+            out[p.arg] = Taint.source(
+                f"param:{func.name}.{p.arg}",
+                p.lineno,
+                p.col_offset,
+                f"parameter `{p.arg}` of {func.name}() (source)",
+                cleared,
+            )
+        return out
+
+    def analyze_function(
+        self, func: FunctionNode, params: dict[str, Taint], closure: State, depth: int
+    ) -> Taint | None:
+        sig = (id(func), _sig(params), _sig(closure))
+        if sig in self._memo:
+            return self._memo[sig]
+        if sig in self._in_progress or depth > self.budget.max_depth or self.budget.analyses >= self.budget.max_analyses:
+            # recursion or too deep: assume arguments flow to the result
+            return join_all(params.values())
+        self.budget.check()
+        self.budget.analyses += 1
+        self._in_progress.add(sig)
+        self.analyzed.add(id(func))
+        try:
+            init = dict(closure)
+            # parameters shadow closure variables
+            for a in [*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs]:
+                init.pop(a.arg, None)
+            init.update(params)
+            result = self._analyze_function_body(func, init, depth)
+        finally:
+            self._in_progress.discard(sig)
+        self._memo[sig] = result
+        return result
+
+    def _analyze_function_body(self, func: FunctionNode, init: State, depth: int) -> Taint | None:
+        frame = self._run(func, func.body, init, depth)
+        return frame.returns
+
+    def _analyze_body(self, owner: ast.AST, body: list[ast.stmt], init: State, depth: int) -> State:
+        self._run(owner, body, init, depth)
+        return self._exit_state
+
+    def cfg_of(self, owner: ast.AST, body: list[ast.stmt]) -> CFG:
+        cfg = self.cfgs.get(id(owner))
+        if cfg is None:
+            cfg = build_cfg(owner, body)
+            self.cfgs[id(owner)] = cfg
+            if id(owner) not in self.defs:
+                self.defs[id(owner)] = _assignments(body, nested=True)
+            self.locals[id(owner)] = frozenset(self.defs[id(owner)]) | _param_names(owner)
+        return cfg
+
+    def _run(self, owner: ast.AST, body: list[ast.stmt], init: State, depth: int) -> Frame:
+        cfg = self.cfg_of(owner, body)
+        saved_defs = self._current_defs
+        self._current_defs = self.defs[id(owner)] if owner is not self.tree else {}
+        try:
+            frame = Frame(owner, cfg, depth=depth)
+            in_states: list[State | None] = [None] * len(cfg.nodes)
+            in_states[cfg.entry] = init
+            work: deque[int] = deque([cfg.entry])
+            queued = {cfg.entry}
+            visits = [0] * len(cfg.nodes)
+            while work:
+                i = work.popleft()
+                queued.discard(i)
+                visits[i] += 1
+                if visits[i] > self.budget.max_visits_per_node:
+                    continue
+                if visits[i] % 8 == 0:
+                    self.budget.check()
+                state = in_states[i]
+                assert state is not None
+                out = self._transfer(cfg.nodes[i].kind, cfg.nodes[i].stmt, dict(state), frame)
+                for j, label in cfg.nodes[i].succs:
+                    s2 = self._apply_label(label, out) if label is not None else out
+                    old = in_states[j]
+                    new = s2 if old is None else join_states(old, s2)
+                    if old is None or not states_equal(old, new):
+                        in_states[j] = new
+                        if j not in queued:
+                            queued.add(j)
+                            work.append(j)
+            # recording pass: every reachable node once, with its fixpoint in-state
+            frame.record = True
+            for node in cfg.nodes:
+                state = in_states[node.index]
+                if state is None or node.stmt is None:
+                    continue
+                key = id(node.stmt)
+                prev = self.stmt_state.get(key)
+                self.stmt_state[key] = dict(state) if prev is None else join_states(prev, state)
+                self._transfer(node.kind, node.stmt, dict(state), frame)
+            self._exit_state = in_states[cfg.exit] or {}
+            return frame
+        finally:
+            self._current_defs = saved_defs
+
+    # -- transfer ----------------------------------------------------------------------------------------------
+    def _apply_label(self, label: EdgeLabel, state: State) -> State:
+        key = (id(label.test), label.outcome)
+        ref = self._refine_cache.get(key)
+        if ref is None:
+            if label.kind == "cond":
+                ref = self.guards.refine(label.test, label.outcome)
+            else:
+                assert isinstance(label.test, (ast.For, ast.AsyncFor))
+                ref = self.guards.loop_exit(label.test)
+            self._refine_cache[key] = ref
+        return apply_refinement(ref, state) if ref else state
+
+    def _transfer(self, kind: str, stmt: ast.AST | None, st: State, fr: Frame) -> State:
+        if stmt is None or kind in ("entry", "exit"):
+            return st
+        if kind == "test":
+            if isinstance(stmt, (ast.If, ast.While)):
+                self.ev(stmt.test, st, fr)
+            elif isinstance(stmt, ast.Match):
+                self.ev(stmt.subject, st, fr)
+            return st
+        if kind == "for":
+            assert isinstance(stmt, (ast.For, ast.AsyncFor))
+            t = self.ev(stmt.iter, st, fr)
+            self.assign(stmt.target, t, st, fr, stmt)
+            return st
+        if kind == "with":
+            assert isinstance(stmt, (ast.With, ast.AsyncWith))
+            for item in stmt.items:
+                t = self.ev(item.context_expr, st, fr)
+                if item.optional_vars is not None:
+                    self.assign(item.optional_vars, t, st, fr, stmt)
+            return st
+        if kind == "assert":
+            assert isinstance(stmt, ast.Assert)
+            self.ev(stmt.test, st, fr)
+            return st
+        if kind == "case":
+            return st
+        return self._simple(stmt, st, fr)
+
+    def _simple(self, s: ast.AST, st: State, fr: Frame) -> State:
+        if isinstance(s, ast.Assign):
+            t = self.ev(s.value, st, fr)
+            for target in s.targets:
+                self.assign(target, t, st, fr, s)
+        elif isinstance(s, ast.AnnAssign):
+            if s.value is not None:
+                self.assign(s.target, self.ev(s.value, st, fr), st, fr, s)
+        elif isinstance(s, ast.AugAssign):
+            t = self.ev(s.value, st, fr)
+            cur = self.ev(s.target, st, fr) if isinstance(s.target, (ast.Name, ast.Attribute)) else None
+            self.assign(s.target, t.join(cur) if t is not None else cur, st, fr, s, weak=True)
+        elif isinstance(s, ast.Expr):
+            self.ev(s.value, st, fr)
+        elif isinstance(s, ast.Return):
+            if s.value is not None:
+                t = self.ev(s.value, st, fr)
+                if t is not None and fr.record:
+                    t = t.step(s.lineno, s.col_offset, "returned")
+                    fr.returns = t if fr.returns is None else fr.returns.join(t)
+        elif isinstance(s, ast.Raise):
+            if s.exc is not None:
+                self.ev(s.exc, st, fr)
+        elif isinstance(s, ast.Delete):
+            for target in s.targets:
+                k = dotted(target)
+                if k:
+                    st.pop(k, None)
+        elif isinstance(s, ast.ExceptHandler):
+            if s.name:
+                st.pop(s.name, None)
+        elif isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            st.pop(s.name, None)
+            if fr.record and s is not fr.func:
+                # nested function: analyzed with the enclosing variables as its closure
+                self.analyze_function(s, {}, st, fr.depth + 1)
+        effect = self._effect_cache.get(id(s))
+        if effect is None:
+            effect = self.guards.statement_effect(s) if isinstance(s, ast.stmt) else {}
+            self._effect_cache[id(s)] = effect
+        if effect:
+            st = apply_refinement(effect, st)
+        return st
+
+    def assign(
+        self, target: ast.AST, t: Taint | None, st: State, fr: Frame, at: ast.AST, weak: bool = False
+    ) -> None:
+        if isinstance(target, ast.Name):
+            if t is None:
+                if not weak:
+                    st.pop(target.id, None)
+                    _drop_attrs(st, target.id)
+            else:
+                if not weak:
+                    _drop_attrs(st, target.id)
+                st[target.id] = t.step(at.lineno, at.col_offset, f"assigned to `{target.id}`")  # type: ignore[attr-defined]
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for elt in target.elts:
+                self.assign(elt, t, st, fr, at, weak)
+        elif isinstance(target, ast.Starred):
+            self.assign(target.value, t, st, fr, at, weak)
+        elif isinstance(target, ast.Attribute):
+            self.ev(target.value, st, fr)
+            k = dotted(target)
+            if k:
+                if t is None:
+                    if not weak:
+                        st.pop(k, None)
+                else:
+                    st[k] = t
+        elif isinstance(target, ast.Subscript):
+            self.ev(target.slice, st, fr)
+            k = dotted(target.value)
+            if k and t is not None:
+                cur = st.get(k)
+                st[k] = t if cur is None else cur.join(t)
+
+    # -- expressions -------------------------------------------------------------------------------------------
+    def ev(self, e: ast.AST, st: State, fr: Frame) -> Taint | None:
+        t = self._ev(e, st, fr)
+        if fr.record and t is not None:
+            prev = self.expr_taint.get(id(e))
+            self.expr_taint[id(e)] = t if prev is None else prev.join(t)
+        return t
+
+    def _source(self, kind: str, node: ast.AST, what: str) -> Taint | None:
+        if kind not in self.sources:
+            return None
+        line, col = getattr(node, "lineno", 0), getattr(node, "col_offset", 0)
+        return Taint.source(f"{kind}:{what}@{line}:{col}", line, col, f"{what} ({kind} source)")
+
+    def _ev(self, e: ast.AST, st: State, fr: Frame) -> Taint | None:
+        if isinstance(e, ast.Constant):
+            return None
+        if isinstance(e, ast.Name):
+            t = st.get(e.id)
+            if t is not None:
+                return t
+            if fr.func is not self.tree and e.id not in self.locals.get(id(fr.func), frozenset()):
+                t = self.module_state.get(e.id)
+                if t is not None:
+                    return t
+            q = self.imports.get(e.id)
+            if q is not None:
+                return self._attr_source(q, e)
+            return None
+        if isinstance(e, ast.Attribute):
+            k = dotted(e)
+            if k is not None and k in st:
+                return st[k]
+            q = qualify(e, self.imports)
+            if q is not None and q != k or (k is not None and k.startswith(("sys.", "os."))):
+                src = self._attr_source(q or "", e)
+                if src is not None:
+                    return src
+            return self.ev(e.value, st, fr)
+        if isinstance(e, ast.Call):
+            return self._call(e, st, fr)
+        if isinstance(e, ast.JoinedStr):
+            return self._building(e, [self.ev(v, st, fr) for v in e.values], e.values)
+        if isinstance(e, ast.FormattedValue):
+            t = self.ev(e.value, st, fr)
+            if e.format_spec is not None:
+                self.ev(e.format_spec, st, fr)
+            return t
+        if isinstance(e, ast.BinOp):
+            lt, rt = self.ev(e.left, st, fr), self.ev(e.right, st, fr)
+            if isinstance(e.op, (ast.Add, ast.Mod)):
+                return self._building(e, [lt, rt], [e.left, e.right])
+            if isinstance(e.op, ast.Div) and lt is not None:
+                return lt.join(rt).unclear({MARK_NORMALIZED})
+            return lt.join(rt) if lt is not None else rt
+        if isinstance(e, ast.BoolOp):
+            return join_all(self.ev(v, st, fr) for v in e.values)
+        if isinstance(e, ast.UnaryOp):
+            t = self.ev(e.operand, st, fr)
+            return None if isinstance(e.op, ast.Not) else t
+        if isinstance(e, ast.Compare):
+            self.ev(e.left, st, fr)
+            for c in e.comparators:
+                self.ev(c, st, fr)
+            return None
+        if isinstance(e, ast.IfExp):
+            self.ev(e.test, st, fr)
+            body = self.ev(e.body, self._refined(e.test, True, st), fr)
+            other = self.ev(e.orelse, self._refined(e.test, False, st), fr)
+            return body.join(other) if body is not None else other
+        if isinstance(e, (ast.List, ast.Tuple, ast.Set)):
+            return join_all([self.ev(x, st, fr) for x in e.elts])
+        if isinstance(e, ast.Dict):
+            return join_all([self.ev(x, st, fr) for x in (*e.keys, *e.values) if x is not None])
+        if isinstance(e, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            return self._comprehension(e, st, fr)
+        if isinstance(e, ast.NamedExpr):
+            t = self.ev(e.value, st, fr)
+            self.assign(e.target, t, st, fr, e)
+            return t
+        if isinstance(e, (ast.Subscript,)):
+            base = self.ev(e.value, st, fr)
+            self.ev(e.slice, st, fr)
+            return base
+        if isinstance(e, ast.Slice):
+            for part in (e.lower, e.upper, e.step):
+                if part is not None:
+                    self.ev(part, st, fr)
+            return None
+        if isinstance(e, (ast.Starred, ast.Await, ast.YieldFrom)):
+            return self.ev(e.value, st, fr)
+        if isinstance(e, ast.Yield):
+            return self.ev(e.value, st, fr) if e.value is not None else None
+        if isinstance(e, ast.Lambda):
+            inner = dict(st)
+            for a in [*e.args.posonlyargs, *e.args.args, *e.args.kwonlyargs]:
+                inner.pop(a.arg, None)
+            self.ev(e.body, inner, fr)
+            return None
+        return None
+
+    def _refined(self, test: ast.expr, outcome: bool, st: State) -> State:
+        ref = self.guards.refine(test, outcome)
+        return apply_refinement(ref, st) if ref else st
+
+    def _attr_source(self, q: str, node: ast.AST) -> Taint | None:
+        for prefix, kind in SOURCE_ATTRS.items():
+            if q == prefix or q.startswith(prefix + "."):
+                return self._source(kind, node, q)
+        return None
+
+    def _building(self, e: ast.AST, parts: list[Taint | None], nodes: list[ast.AST]) -> Taint | None:
+        """String building: the join of the parts; placing text into markup consumes its ``html`` kind (the XSS
+        rule reports at that point, so later uses of the built string do not report the same flow again)."""
+        t = join_all(parts)
+        if t is None:
+            return None
+        literal = "".join(
+            n.value for n in nodes if isinstance(n, ast.Constant) and isinstance(n.value, str)
+        )
+        if literal and has_markup(literal):
+            return t.clear({"html"})
+        return t
+
+    def _comprehension(self, e: ast.AST, st: State, fr: Frame) -> Taint | None:
+        inner = dict(st)
+        assert isinstance(e, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp))
+        for gen in e.generators:
+            it = self.ev(gen.iter, inner, fr)
+            self.assign(gen.target, it, inner, fr, gen.iter)
+            for cond in gen.ifs:
+                self.ev(cond, inner, fr)
+                inner = self._refined(cond, True, inner)
+        if isinstance(e, ast.DictComp):
+            k = self.ev(e.key, inner, fr)
+            v = self.ev(e.value, inner, fr)
+            return k.join(v) if k is not None else v
+        return self.ev(e.elt, inner, fr)
+
+    # -- calls -------------------------------------------------------------------------------------------------
+    def _call(self, e: ast.Call, st: State, fr: Frame) -> Taint | None:
+        func = e.func
+        q = qualify(func, self.imports)
+        recv: Taint | None = None
+        meth: str | None = None
+        if isinstance(func, ast.Attribute):
+            meth = func.attr
+            recv = self.ev(func.value, st, fr)
+        elif not isinstance(func, ast.Name):
+            recv = self.ev(func, st, fr)
+        arg_ts = [self.ev(a, st, fr) for a in e.args]
+        kw_ts = {kw.arg: self.ev(kw.value, st, fr) for kw in e.keywords}
+        args = join_all([*arg_ts, *kw_ts.values()])
+
+        if q is not None:
+            if q in SOURCE_CALLS:
+                src = self._source(SOURCE_CALLS[q], e, q + "()")
+                if src is not None:
+                    return src
+            if q in FULL_SANITIZERS or q.startswith(FULL_SANITIZER_PREFIXES):
+                return None
+            if q in SANITIZERS:
+                base = args if args is not None else recv
+                return base.clear(SANITIZERS[q]) if base is not None else None
+            if q in NORMALIZERS:
+                return args.clear({MARK_NORMALIZED}) if args is not None else None
+            if q in URL_PARSERS and args is not None:
+                self.url_origins.update(args.live("url"))
+            if q in ("open", "io.open", "codecs.open"):
+                src = self._source("files", e, "open()")
+                return src.join(args) if src is not None else args
+            if q == "re.sub" and len(e.args) >= 3:
+                return self._re_sub(e, arg_ts)
+            local = self._local_target(e, fr)
+            if local is not None:
+                return self._call_local(local, e, arg_ts, kw_ts, st, fr)
+        if meth is not None:
+            if meth in NON_PROPAGATING_METHODS:
+                return None
+            if meth in SANITIZER_METHODS:
+                return recv.clear(SANITIZER_METHODS[meth]) if recv is not None else None
+            if meth in NORMALIZER_METHODS:
+                return recv.clear({MARK_NORMALIZED}) if recv is not None else None
+            if meth in NETWORK_METHODS:
+                src = self._source("network", e, f".{meth}()")
+                if src is not None:
+                    return src
+            if meth in MUTATORS and isinstance(func, ast.Attribute):
+                k = dotted(func.value)
+                if k is not None and args is not None:
+                    cur = st.get(k)
+                    st[k] = args if cur is None else cur.join(args)
+                return None
+            if meth == "replace" and recv is not None and e.args:
+                old = e.args[0]
+                if isinstance(old, ast.Constant) and isinstance(old.value, (str, bytes)):
+                    text = old.value if isinstance(old.value, str) else old.value.decode("latin-1")
+                    if "\n" in text or "\r" in text:
+                        return recv.clear(_CRLF).join(arg_ts[1] if len(arg_ts) > 1 else None)
+            if meth == "format" and isinstance(func, ast.Attribute):
+                fmt = self._format_literal(func.value)
+                t = join_all([recv, args])
+                if t is not None and fmt is not None and has_markup(fmt):
+                    return t.clear({"html"})
+                return t
+            if meth == "join" and isinstance(func.value, ast.Constant):  # type: ignore[union-attr]
+                return args
+        if meth is not None:
+            return recv.join(args) if recv is not None else args
+        return args
+
+    def _format_literal(self, expr: ast.expr) -> str | None:
+        return self._const_str(expr)
+
+    def _re_sub(self, e: ast.Call, arg_ts: list[Taint | None]) -> Taint | None:
+        subject = arg_ts[2]
+        repl = arg_ts[1]
+        if subject is None:
+            return repl
+        pattern = self._const_str(e.args[0])
+        if pattern is not None:
+            if "\\n" in pattern or "\n" in pattern or "\\r" in pattern or "\\s" in pattern:
+                subject = subject.clear(_CRLF)
+            m = re.fullmatch(r"\[\^(.*)\][+*]?", pattern, re.S)
+            if m and isinstance(e.args[1], ast.Constant) and e.args[1].value in ("", b""):
+                # removing everything outside a character class leaves only that class
+                subject = subject.clear(probe_kinds(f"[{m.group(1)}]*", 0))
+        return subject.join(repl)
+
+    def _local_target(self, e: ast.Call, fr: Frame) -> FunctionNode | None:
+        func = e.func
+        if isinstance(func, ast.Name):
+            # a nested def of the current function, else a module-level function
+            for node in self._current_nested(fr):
+                if node.name == func.id:
+                    return node
+            return self.functions.get(func.id)
+        if (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id in ("self", "cls")
+            and id(fr.func) in self.class_of
+        ):
+            cls = self.class_of[id(fr.func)]
+            return self.methods.get(id(cls), {}).get(func.attr)
+        return None
+
+    def _current_nested(self, fr: Frame) -> list[FunctionNode]:
+        if fr.func is self.tree or not isinstance(fr.func, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return []
+        return [s for s in ast.walk(fr.func) if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s is not fr.func]
+
+    def _call_local(
+        self,
+        target: FunctionNode,
+        e: ast.Call,
+        arg_ts: list[Taint | None],
+        kw_ts: dict[str | None, Taint | None],
+        st: State,
+        fr: Frame,
+    ) -> Taint | None:
+        params = [*target.args.posonlyargs, *target.args.args]
+        if id(target) in self.class_of and params and params[0].arg in ("self", "cls"):
+            params = params[1:]
+        names = [p.arg for p in params]
+        mapping: dict[str, Taint] = {}
+        for i, t in enumerate(arg_ts):
+            if t is None:
+                continue
+            if i < len(names):
+                name = names[i]
+            elif target.args.vararg is not None:
+                name = target.args.vararg.arg
+            else:
+                continue
+            note = f"passed to {target.name}() as `{name}`"
+            prev = mapping.get(name)
+            t2 = t.step(e.lineno, e.col_offset, note)
+            mapping[name] = t2 if prev is None else prev.join(t2)
+        for kw, t in kw_ts.items():
+            if t is None:
+                continue
+            name = kw if kw is not None and (kw in names or any(a.arg == kw for a in target.args.kwonlyargs)) else (
+                target.args.kwarg.arg if target.args.kwarg is not None else None
+            )
+            if name is not None:
+                mapping[name] = t.step(e.lineno, e.col_offset, f"passed to {target.name}() as `{name}`")
+        closure = st if self._is_nested(target) else {}
+        result = self.analyze_function(target, mapping, closure, fr.depth + 1)
+        if result is not None:
+            result = result.step(e.lineno, e.col_offset, f"returned by {target.name}()")
+        return result
+
+    def _is_nested(self, func: FunctionNode) -> bool:
+        return func not in self.functions.values() and id(func) not in self.class_of
+
+
+def apply_refinement(ref: Refinement, state: State) -> State:
+    """The state after a guard proved ``ref``."""
+    out = state
+    copied = False
+    for key, kinds in ref.items():
+        for k in [k for k in state if k == key or k.startswith(key + ".")]:
+            t = state[k]
+            eff = kinds
+            if NEED_NORM in kinds:
+                eff = (kinds - {NEED_NORM}) | ({"path"} if t.all_have(MARK_NORMALIZED) else frozenset())
+            if not eff:
+                continue
+            if not copied:
+                out = dict(state)
+                copied = True
+            out[k] = t.clear(eff)
+    return out
+
+
+def _sig(taints: dict[str, Taint]) -> tuple[object, ...]:
+    return tuple(sorted((k, frozenset(v.flows.items())) for k, v in taints.items()))
+
+
+def _drop_attrs(st: State, name: str) -> None:
+    prefix = name + "."
+    for k in [k for k in st if k.startswith(prefix)]:
+        del st[k]
+
+
+def _annotation_is_scalar(ann: ast.expr | None) -> bool:
+    return isinstance(ann, ast.Name) and ann.id in ("str", "int", "float", "bool", "bytes")
+
+
+def _param_names(owner: ast.AST) -> frozenset[str]:
+    if isinstance(owner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        a = owner.args
+        names = [x.arg for x in (*a.posonlyargs, *a.args, *a.kwonlyargs)]
+        if a.vararg:
+            names.append(a.vararg.arg)
+        if a.kwarg:
+            names.append(a.kwarg.arg)
+        return frozenset(names)
+    return frozenset()
+
+
+def _assignments(body: list[ast.stmt], nested: bool) -> dict[str, list[ast.expr]]:
+    """Name -> assigned values in a body (not descending into nested functions or classes)."""
+    out: dict[str, list[ast.expr]] = {}
+    stack: list[ast.AST] = list(body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.setdefault(node.name, []).append(ast.Constant(value=None))
+            continue
+        if isinstance(node, ast.Lambda):
+            continue
+        if isinstance(node, ast.Assign):
+            for t in node.targets:
+                if isinstance(t, ast.Name):
+                    out.setdefault(t.id, []).append(node.value)
+                else:
+                    for n in ast.walk(t):
+                        if isinstance(n, ast.Name):
+                            out.setdefault(n.id, []).extend([node.value, node.value])
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)) and isinstance(node.target, ast.Name):
+            if node.value is not None:
+                out.setdefault(node.target.id, []).append(node.value)
+                if isinstance(node, ast.AugAssign):
+                    out[node.target.id].append(node.value)
+        elif isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
+            out.setdefault(node.target.id, []).append(node.value)
+        elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+            for n in ast.walk(node.target):
+                if isinstance(n, ast.Name):
+                    out.setdefault(n.id, []).extend([node.iter, node.iter])
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                if item.optional_vars is not None:
+                    for n in ast.walk(item.optional_vars):
+                        if isinstance(n, ast.Name):
+                            out.setdefault(n.id, []).extend([item.context_expr, item.context_expr])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            out.setdefault(node.name, []).extend([ast.Constant(value=None)] * 2)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                out.setdefault((alias.asname or alias.name).split(".")[0], []).extend([ast.Constant(value=None)] * 2)
+        stack.extend(ast.iter_child_nodes(node))
+    return out

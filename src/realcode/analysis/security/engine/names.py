@@ -1,0 +1,71 @@
+"""Resolving names: imports and aliases to fully qualified names (``from os import system as s`` -> ``os.system``)."""
+
+from __future__ import annotations
+
+import ast
+
+# Old or alternative module names that mean the same API.
+_MODULE_ALIASES = {
+    "urlparse": "urllib.parse",
+    "cPickle": "pickle",
+    "_pickle": "pickle",
+    "urllib2": "urllib.request",
+    "xml.etree.cElementTree": "xml.etree.ElementTree",
+    "defusedxml.cElementTree": "defusedxml.ElementTree",
+}
+
+
+def _normalize(name: str) -> str:
+    for old, new in _MODULE_ALIASES.items():
+        if name == old or name.startswith(old + "."):
+            return new + name[len(old) :]
+    return name
+
+
+def build_import_map(tree: ast.AST) -> dict[str, str]:
+    """Local name -> qualified name for every import in the module (imports inside functions included)."""
+    imports: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    imports[alias.asname] = _normalize(alias.name)
+                else:
+                    head = alias.name.split(".")[0]
+                    imports.setdefault(head, _normalize(head))
+        elif isinstance(node, ast.ImportFrom) and node.module is not None and node.level == 0:
+            for alias in node.names:
+                if alias.name != "*":
+                    imports[alias.asname or alias.name] = _normalize(f"{node.module}.{alias.name}")
+    return imports
+
+
+def dotted(node: ast.AST) -> str | None:
+    """``a.b.c`` for a chain of attributes on a name, else None."""
+    parts: list[str] = []
+    depth = 0
+    while isinstance(node, ast.Attribute) and depth < 32:
+        parts.append(node.attr)
+        node = node.value
+        depth += 1
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def qualify(node: ast.AST, imports: dict[str, str]) -> str | None:
+    """The qualified name of a name/attribute chain, resolving imported aliases; None for other expressions."""
+    name = dotted(node)
+    if name is None:
+        return None
+    head, _, rest = name.partition(".")
+    if head in imports:
+        base = imports[head]
+        return _normalize(f"{base}.{rest}" if rest else base)
+    return name
+
+
+def method_name(call: ast.Call) -> str | None:
+    """The attribute name of a method call ``<expr>.name(...)``, else None."""
+    return call.func.attr if isinstance(call.func, ast.Attribute) else None
