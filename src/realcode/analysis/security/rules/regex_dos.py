@@ -228,45 +228,81 @@ class _Analyzer:
     # --- polynomial -------------------------------------------------------------------------------------------
 
     def polynomial(self, sub: Any, *, search: bool, full: bool) -> tuple[int, str]:
-        """The highest degree over single-character pumps, and its witness."""
+        """The highest polynomial degree over pumped runs, and a witness run.
+
+        A chain starts at an unbounded repeat ``Q``; the pump is a word ``w`` made of characters every repeat
+        of the chain accepts, including one character for each fixed element between two repeats (so that
+        ``\\[(.*?)\\] (.*?):`` is pumped with ``"] "``). Each repeat of the chain adds one to the degree when
+        a later element can reject the run; an unanchored search adds one more when the run can also start a
+        match (every element before the chain can take a pump character).
+        """
         elems = self.flatten(sub)
         if elems and elems[0][0] is sre_c.AT and elems[0][1] in _START_ANCHORS:
             search = False
             elems = elems[1:]
         if full:
             elems = [*elems, (sre_c.AT, sre_c.AT_END_STRING)]
-        candidates: set[int] = set()
-        for op, av in self.walk(sub):
-            if self.unbounded(op, av):
-                candidates |= self.run_set(av[2])
         best, witness = 0, ""
-        for c in sorted(candidates, key=_preference):
-            degree = self._degree(elems, c, search)
+        for start, (op, av) in enumerate(elems):
+            if not self.unbounded(op, av):
+                continue
+            acc = self.run_set(av[2])
+            if not acc:
+                continue
+            degree, word, pool = self._chain(elems, start, acc)
+            if degree == 0:
+                continue
+            if search:
+                starts = self._start_chars(elems[:start], frozenset(word) if word else pool)
+                if starts is not None:
+                    degree += 1
+                    word = starts + word if starts else word
             if degree > best:
-                best, witness = degree, _witness({c})
+                best, witness = degree, _run(word or [min(pool, key=_preference)])
         return best, witness
 
-    def _degree(self, elems: list[tuple[Any, Any]], c: int, search: bool) -> int:
-        """Repeats that can all take a run of ``c`` before an element that rejects it; the best chain wins."""
-        best = 0
-        degree = 0
-        started = False
-        prefix_pumpable = True  # every element before the chain also takes c: each start position is a try
-        for op, av in elems:
-            if self.unbounded(op, av) and c in self.run_set(av[2]):
-                degree += 1
-                started = True
-                continue
+    def _chain(
+        self, elems: list[tuple[Any, Any]], start: int, acc: frozenset[int]
+    ) -> tuple[int, list[int], frozenset[int]]:
+        """The best chain from ``elems[start]``: (degree, pump word, characters the rejecting element refuses)."""
+        degree, best, best_word, best_pool = 1, 0, [], frozenset()
+        word: list[int] = []  # one pump character per fixed element crossed
+        for op, av in elems[start + 1 :]:
+            if self.unbounded(op, av):
+                run = self.run_set(av[2])
+                if run and set(word) <= run and acc & run:
+                    acc = acc & run
+                    degree += 1
+                    continue
             if self.nullable(op, av):
                 continue
             chars = self.element_chars(op, av)
-            if chars is not None and c in chars:
-                continue  # consumes one c
-            if started:
-                best = max(best, degree + (1 if search and prefix_pumpable else 0))
-                degree, started = 0, False
-            prefix_pumpable = False
-        return best  # a chain that reaches the end can succeed: no backtracking over it
+            pool = acc - (chars or frozenset())
+            if pool and not set(word) & (chars or frozenset()) and degree > best:
+                # this element can reject the run: every repeat so far backtracks over it
+                best, best_word, best_pool = degree, list(word), pool
+            both = (chars or frozenset()) & acc
+            if not both:
+                break
+            word.append(min(both, key=_preference))
+        return best, best_word, best_pool
+
+    def _start_chars(self, prefix: list[tuple[Any, Any]], pump: frozenset[int]) -> list[int] | None:
+        """Characters that let the pumped run start a new match at each repetition, or None if it cannot."""
+        out: list[int] = []
+        for op, av in prefix:
+            if self.nullable(op, av):
+                continue
+            chars = (self.element_chars(op, av) or frozenset()) & pump
+            if not chars:
+                return None
+            out.append(min(chars, key=_preference))
+        return out
+
+
+def _run(chars: list[int]) -> str:
+    text = "".join(chr(c) if c < 128 else "\u00e9" for c in chars)
+    return f"{text!r} * n"
 
 
 def _preference(c: int) -> tuple[int, int]:
