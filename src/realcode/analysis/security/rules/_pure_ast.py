@@ -163,10 +163,9 @@ def assignments(func: _Func) -> dict[str, list[ast.expr]]:
         if isinstance(node, ast.Assign):
             for t in node.targets:
                 bind(t, node.value)
-        elif (isinstance(node, ast.AnnAssign | ast.AugAssign) and node.value is not None) or isinstance(
-            node, ast.NamedExpr
-        ):
-            bind(node.target, node.value)
+        elif isinstance(node, ast.AnnAssign | ast.AugAssign | ast.NamedExpr):
+            if node.value is not None:
+                bind(node.target, node.value)
         elif isinstance(node, ast.For | ast.AsyncFor):
             bind(node.target, node.iter)
         elif isinstance(node, ast.With | ast.AsyncWith):

@@ -265,7 +265,8 @@ class _Analyzer:
         self, elems: list[tuple[Any, Any]], start: int, acc: frozenset[int]
     ) -> tuple[int, list[int], frozenset[int]]:
         """The best chain from ``elems[start]``: (degree, pump word, characters the rejecting element refuses)."""
-        degree, best, best_word, best_pool = 1, 0, [], frozenset()
+        degree, best, best_word = 1, 0, []
+        best_pool: frozenset[int] = frozenset()
         word: list[int] = []  # one pump character per fixed element crossed
         for op, av in elems[start + 1 :]:
             if self.unbounded(op, av):
