@@ -45,7 +45,10 @@ def _registries(analysis: Analysis) -> set[str]:
     for name, value in analysis.module.stores.items():
         if not isinstance(value, ast.Dict) or not value.values:
             continue
-        if all(isinstance(v, ast.Constant) and isinstance(v.value, str) and _DIGEST.match(v.value) for v in value.values):
+        if all(
+            isinstance(v, ast.Constant) and isinstance(v.value, str) and _DIGEST.match(v.value)
+            for v in value.values
+        ):
             out.add(name)
     return out
 
@@ -58,18 +61,30 @@ def _verification_disabled(call: ast.Call, analysis: Analysis) -> str | None:
     name = analysis.module.resolve(call_name(call))
     if name in _UNVERIFIED_CALLS:
         return f"`{call_name(call)}` returns claims whose signature was not verified"
-    if not name.endswith("jwt.decode") and name not in {"jwt.decode", "jose.jwt.decode", "jwt.api_jwt.decode"}:
+    if not name.endswith("jwt.decode") and name not in {
+        "jwt.decode",
+        "jose.jwt.decode",
+        "jwt.api_jwt.decode",
+    }:
         return None
     for kw in call.keywords:
         if kw.arg == "verify" and _is_false(kw.value):
             return "`jwt.decode` is called with `verify=False`"
         if kw.arg == "options" and isinstance(kw.value, ast.Dict):
-            for k, v in zip(kw.value.keys, kw.value.values):
-                if isinstance(k, ast.Constant) and k.value in {"verify_signature", "verify_aud", "verify_exp"} and _is_false(v):
+            for k, v in zip(kw.value.keys, kw.value.values, strict=True):
+                if (
+                    isinstance(k, ast.Constant)
+                    and k.value in {"verify_signature", "verify_aud", "verify_exp"}
+                    and _is_false(v)
+                ):
                     return f"`jwt.decode` is called with `{k.value}` switched off"
         if kw.arg == "algorithms" and isinstance(kw.value, ast.List | ast.Tuple):
             for elt in kw.value.elts:
-                if isinstance(elt, ast.Constant) and isinstance(elt.value, str) and elt.value.lower() == "none":
+                if (
+                    isinstance(elt, ast.Constant)
+                    and isinstance(elt.value, str)
+                    and elt.value.lower() == "none"
+                ):
                     return "`jwt.decode` accepts the `none` algorithm (unsigned tokens)"
     return None
 
@@ -118,7 +133,9 @@ class UnverifiedSignature(Rule):
             for facts in analysis.functions:
                 yield from self._unchecked_signature(ctx, facts, registries)
 
-    def _unchecked_signature(self, ctx: AnalysisContext, facts: FunctionFacts, registries: set[str]) -> Iterator[Finding]:
+    def _unchecked_signature(
+        self, ctx: AnalysisContext, facts: FunctionFacts, registries: set[str]
+    ) -> Iterator[Finding]:
         if facts.used & registries:
             return
         unused = [p for p in facts.params if p not in facts.used]
