@@ -112,8 +112,9 @@ class Assessment(BaseModel):
             return True
         if self.maintainability is not None and self.maintainability.status == "infra_error":
             return True
-        if self.dynamic is not None and self.dynamic.applicable and self.dynamic.secure is None and self.code:
-            return "infra" in self.dynamic.message.lower()
+        d = self.dynamic
+        if d is not None and d.applicable and d.secure is None and self.code is not None:
+            return d.message.startswith(("sandbox", "infra")) or "infra" in d.message.lower()
         return False
 
     @property

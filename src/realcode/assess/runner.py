@@ -10,6 +10,7 @@ batch never dies of one bad sample; what still fails is marked as an infrastruct
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib
 import logging
@@ -21,7 +22,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
 
-from realcode.analysis.findings import Finding
+from realcode.analysis.findings import Confidence, Finding, Location, Severity
 from realcode.assess.cache import AssessmentCache, cache_key
 from realcode.assess.model import (
     CHECKS,
@@ -36,7 +37,7 @@ from realcode.assess.model import (
 from realcode.assess.signals import compute_signals
 from realcode.judge.verdict import DynamicSecurityVerdict, FunctionalVerdict, Stage
 from realcode.tasks.extract import ExtractMode, extract_code, find_blocks
-from realcode.tasks.model import Task
+from realcode.tasks.model import EntryKind, Task
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ T = TypeVar("T")
 ItemT = TypeVar("ItemT")
 
 # REAL's type-check reward runs mypy on the code with this header added (mypy_utils.add_imports).
-MYPY_PRELUDE = "from typing import *"
+MYPY_PRELUDE = "from typing import *\n"
 
 _PYTHON_TAGS = {"python", "py", "python3", "py3", ""}
 
@@ -69,16 +70,16 @@ class Backends:
     dynamic_many: Callable[..., list[DynamicSecurityVerdict]] | None = None
     scan_code: Callable[..., list[Finding]] | None = None
     check_types: Callable[..., list[Any]] | None = None
+    safety_from_functional: Callable[[Task, FunctionalVerdict], DynamicSecurityVerdict] | None = None
     versions: dict[str, str] = field(default_factory=dict)
 
     def resolved(self) -> Backends:
-        b = Backends(
-            self.judge_many, self.dynamic_many, self.scan_code, self.check_types, dict(self.versions)
-        )
-        if b.judge_many is None or b.dynamic_many is None:
+        b = dataclasses.replace(self, versions=dict(self.versions))
+        if b.judge_many is None or b.dynamic_many is None or b.safety_from_functional is None:
             judge = importlib.import_module("realcode.judge")
             b.judge_many = b.judge_many or judge.judge_many
             b.dynamic_many = b.dynamic_many or judge.dynamic_security_many
+            b.safety_from_functional = b.safety_from_functional or judge.security_from_functional
         if b.scan_code is None:
             # imported by name: the analyzers are optional at import time of this module
             b.scan_code = importlib.import_module("realcode.analysis.security").scan_code
@@ -156,7 +157,8 @@ def assess(
         raise ValueError(
             f"{len(tasks)} tasks but {len(completions)} completions: pass one task per completion"
         )
-    store = _DEFAULT_CACHE if cache is True else (cache or None)
+    # (an empty cache is falsy: it has a length)
+    store = _DEFAULT_CACHE if cache is True else cache if isinstance(cache, AssessmentCache) else None
     be = (backends or Backends()).resolved()
     fingerprints: dict[int, str] = {}
     out: list[Assessment] = []
@@ -260,12 +262,28 @@ def _start(
     return a, key
 
 
+def _replays_attacks(task: Task) -> bool:
+    """SQL attack replay applies to program tasks; function tasks have safety tests instead."""
+    return task.entry.kind is EntryKind.PROGRAM
+
+
+def dynamic_infra_error(
+    d: DynamicSecurityVerdict | None, functional: FunctionalVerdict | None = None
+) -> bool:
+    """A dynamic verdict that could not be reached because the sandbox failed (not because the code did)."""
+    if d is None or not d.applicable or d.secure is not None:
+        return False
+    if functional is not None and functional.stage is Stage.INFRA_ERROR:
+        return True
+    return d.message.startswith(("sandbox", "infra")) or "infra" in d.message.lower()
+
+
 def _has_infra_error(p: _Payload) -> bool:
     return (
         (p.functional is not None and p.functional.stage is Stage.INFRA_ERROR)
         or (p.security is not None and p.security.status == "infra_error")
         or (p.maintainability is not None and p.maintainability.status == "infra_error")
-        or (p.dynamic is not None and p.dynamic.applicable and p.dynamic.secure is None)
+        or dynamic_infra_error(p.dynamic, p.functional)
     )
 
 
@@ -307,12 +325,18 @@ def _run_checks(
     keys = list(misses)
     payloads = {k: _Payload() for k in keys}
 
-    def select(check: str) -> tuple[list[str], list[Task], list[str]]:
-        ks = [k for k in keys if check in misses[k][2]]
+    def select(
+        check: str, where: Callable[[Task], bool] = lambda t: True
+    ) -> tuple[list[str], list[Task], list[str]]:
+        ks = [k for k in keys if check in misses[k][2] and where(misses[k][0])]
         return ks, [misses[k][0] for k in ks], [misses[k][1] for k in ks]
 
-    f_keys, f_tasks, f_codes = select("functional")
-    d_keys, d_tasks, d_codes = select("dynamic")
+    # SecCodePLT's safety tests run with the functional tests (judge_many runs every group), so their
+    # dynamic verdict is read off the functional one; only program tasks (SafeSQL) replay attacks separately.
+    safety_keys, _, _ = select("dynamic", lambda t: not _replays_attacks(t))
+    f_keys = [k for k in keys if "functional" in misses[k][2] or k in set(safety_keys)]
+    f_tasks, f_codes = [misses[k][0] for k in f_keys], [misses[k][1] for k in f_keys]
+    d_keys, d_tasks, d_codes = select("dynamic", _replays_attacks)
     m_keys, _m_tasks, m_codes = select("maintainability")
     s_keys, s_tasks, s_codes = select("security")
     assert be.judge_many is not None and be.dynamic_many is not None
@@ -366,9 +390,14 @@ def _run_checks(
         f_res, f_ms = fut_f.result()
         d_res, d_ms = fut_d.result()
         m_res, m_ms = fut_m.result()
+    assert be.safety_from_functional is not None
+    safety = set(safety_keys)
     for k, v in zip(f_keys, f_res, strict=True):
-        payloads[k].functional = v
+        if "functional" in misses[k][2]:
+            payloads[k].functional = v
         payloads[k].timings_ms["functional"] = f_ms / max(1, len(f_keys))
+        if k in safety:
+            payloads[k].dynamic = be.safety_from_functional(misses[k][0], v)
     for k, dv in zip(d_keys, d_res, strict=True):
         payloads[k].dynamic = dv
         payloads[k].timings_ms["dynamic"] = d_ms / max(1, len(d_keys))
@@ -421,20 +450,26 @@ def _mypy_batch(check_types: Callable[..., list[Any]], codes: list[str]) -> list
 
 
 def _to_maintainability(r: Any) -> MaintainabilityResult:
-    """Adapt the maintainability analyzer's per-file result (see :mod:`realcode.analysis.maintainability`)."""
+    """Adapt :class:`realcode.analysis.maintainability.TypeCheckResult` (a crash is an infrastructure error)."""
     if isinstance(r, MaintainabilityResult):
         return r
-    status = getattr(r, "status", None)
-    if status is None:
-        status = getattr(r, "exit_status", getattr(r, "exit_code", None))
-    findings = list(getattr(r, "findings", None) or getattr(r, "errors", None) or [])
-    count = getattr(r, "error_count", None)
-    if count is None:
-        count = len(findings)
-    if getattr(r, "infra_error", False):
-        return MaintainabilityResult(status="infra_error", message=str(getattr(r, "message", "mypy failed")))
+    if getattr(r, "crashed", False):
+        return MaintainabilityResult(
+            status="infra_error", message=f"mypy crashed: {getattr(r, 'crash_reason', '')}"
+        )
+    findings = [
+        Finding(
+            rule_id=f"MYPY-{e.code or 'misc'}",
+            cwe=None,
+            severity=Severity.MEDIUM,
+            confidence=Confidence.HIGH,
+            message=e.message,
+            location=Location(line=max(1, e.line), column=max(1, e.column or 1)),
+            analyzer="mypy",
+            code=e.code,
+        )
+        for e in getattr(r, "errors", [])
+    ]
     return MaintainabilityResult(
-        mypy_exit=int(status) if status is not None else (0 if count == 0 else 1),
-        mypy_errors=int(count),
-        findings=[f for f in findings if isinstance(f, Finding)],
+        mypy_exit=int(r.exit_status), mypy_errors=int(r.error_count), findings=findings
     )
