@@ -44,8 +44,18 @@ NOBODY_GID = 65534
 WORKER_DIR = Path(__file__).resolve().parent
 SANDBOX_WORKER_DIR = "/opt/realcode-sandbox"  # where the worker's two files appear inside bubblewrap
 ETC_FILES = (
-    "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/localtime", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group",
-    "/etc/hosts", "/etc/mime.types", "/etc/ssl", "/etc/ca-certificates", "/etc/alternatives", "/etc/os-release",
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/localtime",
+    "/etc/nsswitch.conf",
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/hosts",
+    "/etc/mime.types",
+    "/etc/ssl",
+    "/etc/ca-certificates",
+    "/etc/alternatives",
+    "/etc/os-release",
 )
 WORKER_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_DAC_OVERRIDE", "CAP_CHOWN", "CAP_FOWNER")
 
@@ -64,7 +74,10 @@ class IsolationReport:
     bwrap_version: str | None = None
 
     def describe(self) -> str:
-        lines = [f"isolation: {self.level}" + (" (children drop to an unprivileged uid)" if self.separate_uid else "")]
+        lines = [
+            f"isolation: {self.level}"
+            + (" (children drop to an unprivileged uid)" if self.separate_uid else "")
+        ]
         lines += [f"  {level} unavailable: {reason}" for level, reason in self.unavailable.items()]
         return "\n".join(lines)
 
@@ -100,8 +113,16 @@ def _is_root() -> bool:
 
 def _bwrap_command(python: str) -> list[str]:
     command = [
-        "bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-        "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+        "bwrap",
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
     ]
     if _is_root():
         for cap in WORKER_CAPS:
@@ -124,24 +145,54 @@ def _bwrap_command(python: str) -> list[str]:
             command += ["--perms", "0755", "--dir", parent]
         command += ["--ro-bind", root, root]
     command += [
-        "--ro-bind", str(WORKER_DIR), SANDBOX_WORKER_DIR,
-        "--tmpfs", "/tmp", "--perms", "1777", "--tmpfs", "/dev/shm", "--proc", "/proc", "--dev", "/dev",
-        "--chdir", "/tmp",
-        python, "-I", "-B", f"{SANDBOX_WORKER_DIR}/worker.py",
+        "--ro-bind",
+        str(WORKER_DIR),
+        SANDBOX_WORKER_DIR,
+        "--tmpfs",
+        "/tmp",
+        "--perms",
+        "1777",
+        "--tmpfs",
+        "/dev/shm",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--chdir",
+        "/tmp",
+        python,
+        "-I",
+        "-B",
+        f"{SANDBOX_WORKER_DIR}/worker.py",
     ]
     return command
 
 
 _UNSHARE_SETUP = (
     "mount -t tmpfs -o mode=1777 tmpfs /tmp && mount -t tmpfs -o mode=1777 tmpfs /dev/shm"
-    " && { mount -t tmpfs -o mode=1777 tmpfs /var/tmp 2>/dev/null || true; } && exec \"$0\" \"$@\""
+    ' && { mount -t tmpfs -o mode=1777 tmpfs /var/tmp 2>/dev/null || true; } && exec "$0" "$@"'
 )
 
 
 def _unshare_command(python: str) -> list[str]:
     return [
-        "unshare", "--net", "--pid", "--mount", "--ipc", "--uts", "--fork", "--kill-child", "--mount-proc",
-        "--", "/bin/sh", "-c", _UNSHARE_SETUP, python, "-I", "-B", str(WORKER_DIR / "worker.py"),
+        "unshare",
+        "--net",
+        "--pid",
+        "--mount",
+        "--ipc",
+        "--uts",
+        "--fork",
+        "--kill-child",
+        "--mount-proc",
+        "--",
+        "/bin/sh",
+        "-c",
+        _UNSHARE_SETUP,
+        python,
+        "-I",
+        "-B",
+        str(WORKER_DIR / "worker.py"),
     ]
 
 
@@ -159,8 +210,13 @@ def launch(level: Level, preimports: tuple[str, ...] = ()) -> WorkerLaunch:
     python = os.path.realpath(sys.executable)
     uid = _fresh_uid() if _is_root() else None
     config: dict[str, Any] = {
-        "level": level, "uid": uid, "gid": NOBODY_GID if uid is not None else None, "tmp": "/tmp",
-        "pidns": level != "rlimits", "preimports": list(preimports),
+        "level": level,
+        "uid": uid,
+        "gid": NOBODY_GID if uid is not None else None,
+        "tmp": "/tmp",
+        "pidns": level != "rlimits",
+        "private_tmp": level != "rlimits",
+        "preimports": list(preimports),
     }
     if level == "bwrap":
         return WorkerLaunch(_bwrap_command(python), _base_env(), config)
@@ -183,7 +239,7 @@ def _probe(level: Level) -> str | None:
     if level == "unshare" and not _is_root():
         return "unshare needs root (CAP_SYS_ADMIN) for its mount namespace"
     command = launch(level).command
-    command = command[: command.index("-I") + 1] + ["-c", "import os, sys, json"]
+    command = [*command[: command.index("-I") + 1], "-c", "import os, sys, json"]
     try:
         done = subprocess.run(command, capture_output=True, timeout=30, env=_base_env(), check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -213,7 +269,9 @@ def choose(requested: str = "auto") -> IsolationReport:
     if requested in _REPORTS:
         return _REPORTS[requested]
     unavailable: dict[str, str] = {}
-    wanted = LEVELS if requested == "auto" else (requested,)
+    wanted: tuple[Level, ...] = (
+        LEVELS if requested == "auto" else tuple(lv for lv in LEVELS if lv == requested)
+    )
     chosen: Level | None = None
     for level in wanted:
         reason = _probe(level)

@@ -46,12 +46,17 @@ class _Worker:
     def __init__(self, level: iso.Level, preimports: tuple[str, ...]):
         plan = iso.launch(level, preimports)
         self.scratch = plan.scratch
-        self.stderr: IO[bytes] = tempfile.TemporaryFile()
+        self.stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the worker
         started = time.monotonic()
         try:
             self.process = subprocess.Popen(
-                plan.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env=plan.env,
-                start_new_session=True, close_fds=True,  # ^C in a terminal must not kill the pool mid-job
+                plan.command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self.stderr,
+                env=plan.env,
+                start_new_session=True,
+                close_fds=True,  # ^C in a terminal must not kill the pool mid-job
             )
         except OSError as exc:
             self._cleanup()
@@ -176,7 +181,15 @@ def prepare(job: Job | dict[str, Any]) -> Job:
             if (call.function is None) == (call.expression is None):
                 raise ValueError(f"call {index} must give exactly one of function or expression")
     limits = checked.limits
-    for field_name in ("cpu_seconds", "wall_seconds", "memory_mb", "file_size_mb", "open_files", "processes", "output_bytes"):
+    for field_name in (
+        "cpu_seconds",
+        "wall_seconds",
+        "memory_mb",
+        "file_size_mb",
+        "open_files",
+        "processes",
+        "output_bytes",
+    ):
         if getattr(limits, field_name) <= 0:
             raise ValueError(f"job limit {field_name} must be positive, got {getattr(limits, field_name)!r}")
     return checked

@@ -87,7 +87,8 @@ def encode(value: Any, _depth: int = 0, _seen: frozenset[int] = frozenset()) -> 
     if isinstance(value, (bytes, bytearray, memoryview)):
         return {"__bytes__": base64.b64encode(bytes(value)).decode("ascii")}
     if isinstance(value, type):
-        name = value.__dict__.get("__qualname__") if hasattr(value, "__dict__") else None
+        # Read through type's own descriptor: a metaclass cannot fake the name.
+        name = type.__dict__["__qualname__"].__get__(value, type)
         return {"__type__": name if type(name) is str else _safe_repr(value)}
     if _depth >= MAX_DEPTH or id(value) in _seen:
         return _opaque(value)

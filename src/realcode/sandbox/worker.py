@@ -18,9 +18,7 @@ sandbox, where the ``realcode`` package is not mounted).
 from __future__ import annotations
 
 import base64
-import builtins
 import ctypes
-import errno
 import gc
 import io
 import json
@@ -56,13 +54,69 @@ PROTOCOL_VERSION = 1
 
 # Stdlib modules that candidate code commonly imports; importing them once here makes every fork cheaper.
 PREIMPORTS = (
-    "json", "re", "math", "cmath", "collections", "collections.abc", "itertools", "functools", "operator",
-    "hashlib", "hmac", "secrets", "sqlite3", "string", "datetime", "time", "typing", "heapq", "bisect",
-    "decimal", "fractions", "random", "statistics", "copy", "dataclasses", "enum", "abc", "io", "os.path",
-    "pathlib", "base64", "binascii", "struct", "textwrap", "unicodedata", "urllib.parse", "html",
-    "html.parser", "xml.etree.ElementTree", "csv", "uuid", "logging", "shlex", "subprocess", "tempfile",
-    "threading", "queue", "array", "contextlib", "numbers", "pprint", "difflib", "zlib", "gzip", "ipaddress",
-    "email.utils", "traceback", "warnings", "weakref", "inspect", "ast", "encodings.idna", "locale",
+    "json",
+    "re",
+    "math",
+    "cmath",
+    "collections",
+    "collections.abc",
+    "itertools",
+    "functools",
+    "operator",
+    "hashlib",
+    "hmac",
+    "secrets",
+    "sqlite3",
+    "string",
+    "datetime",
+    "time",
+    "typing",
+    "heapq",
+    "bisect",
+    "decimal",
+    "fractions",
+    "random",
+    "statistics",
+    "copy",
+    "dataclasses",
+    "enum",
+    "abc",
+    "io",
+    "os.path",
+    "pathlib",
+    "base64",
+    "binascii",
+    "struct",
+    "textwrap",
+    "unicodedata",
+    "urllib.parse",
+    "html",
+    "html.parser",
+    "xml.etree.ElementTree",
+    "csv",
+    "uuid",
+    "logging",
+    "shlex",
+    "subprocess",
+    "tempfile",
+    "threading",
+    "queue",
+    "array",
+    "contextlib",
+    "numbers",
+    "pprint",
+    "difflib",
+    "zlib",
+    "gzip",
+    "ipaddress",
+    "email.utils",
+    "traceback",
+    "warnings",
+    "weakref",
+    "inspect",
+    "ast",
+    "encodings.idna",
+    "locale",
 )
 
 
@@ -93,12 +147,23 @@ def read_frame(fd: int, limit: int = MAX_REPLY) -> bytes | None:
     return _read_exact(fd, size) if size else b""
 
 
-def write_frame(fd: int, payload: bytes) -> None:
-    """Write one length-prefixed frame, all of it."""
-    view = memoryview(HEADER.pack(len(payload)) + payload)
+def write_frame(
+    fd: int,
+    payload: bytes,
+    _len: Any = len,
+    _view: Any = memoryview,
+    _write: Any = os.write,
+    _pack: Any = HEADER.pack,
+) -> None:
+    """Write one length-prefixed frame, all of it.
+
+    The helpers are bound as defaults because children call this after candidate code ran, which may have
+    replaced ``builtins.len`` or ``os.write``.
+    """
+    view = _view(_pack(_len(payload)) + payload)
     while view:
         try:
-            written = os.write(fd, view)
+            written = _write(fd, view)
         except InterruptedError:
             continue
         view = view[written:]
@@ -113,6 +178,7 @@ _ERR: io.TextIOWrapper | None = None
 
 _process_time = time.process_time  # bound now: candidate code may replace time.process_time later
 _lseek = os.lseek
+_dumps = json.JSONEncoder(allow_nan=False).encode
 
 
 def _offset(fd: int) -> int:
@@ -129,7 +195,7 @@ def _send(message: dict[str, Any]) -> None:
     several reports at once.
     """
     message.update(cpu=_process_time(), out=_offset(1), err=_offset(2))
-    write_frame(RESULT_FD, json.dumps(message, allow_nan=False).encode())
+    write_frame(RESULT_FD, _dumps(message).encode())
 
 
 def _encode_value(value: Any) -> Any:
@@ -215,8 +281,8 @@ def _call(call: dict[str, Any], namespace: dict[str, Any]) -> dict[str, Any]:
 
 def _run_calls(job: dict[str, Any], first_call: int) -> None:
     code_object, failure = _compile(job["code"])
-    if failure is not None:
-        _send(failure)
+    if code_object is None:
+        _send(failure or {"k": "load", "status": "syntax_error"})
         return
     module = types.ModuleType("solution")
     module.__file__ = "solution.py"
@@ -229,14 +295,16 @@ def _run_calls(job: dict[str, Any], first_call: int) -> None:
     except BaseException as exc:
         status = _status_of(exc)
         _flush_streams()
-        _send({"k": "load", "status": "load_error" if status == "exception" else status, **_exception_info(exc)})
+        _send(
+            {"k": "load", "status": "load_error" if status == "exception" else status, **_exception_info(exc)}
+        )
         return
     _flush_streams()
+    # Each report also marks the start of the next call: no separate "begin" report, half the messages.
     _send({"k": "load", "status": "ok"})
     for index in range(first_call, len(job["calls"])):
         call = job["calls"][index]
         sys.stdin = io.StringIO(call.get("stdin") or "")
-        _send({"k": "begin", "i": index})
         result = _call(call, namespace)
         _flush_streams()
         _send({"k": "call", "i": index, **result})
@@ -244,8 +312,8 @@ def _run_calls(job: dict[str, Any], first_call: int) -> None:
 
 def _run_program(job: dict[str, Any]) -> None:
     code_object, failure = _compile(job["code"])
-    if failure is not None:
-        _send(failure)
+    if code_object is None:
+        _send(failure or {"k": "load", "status": "syntax_error"})
         return
     main = types.ModuleType("__main__")
     main.__file__ = "solution.py"
@@ -264,8 +332,10 @@ def _run_program(job: dict[str, Any]) -> None:
             exit_code = 1
         report.update(exit_code=exit_code, status="ok" if exit_code == 0 else "exit")
     except BaseException as exc:
-        try:
-            traceback.print_exc()
+        try:  # as Python would print it, without this runner's own frame
+            traceback.print_exception(
+                type(exc), exc, exc.__traceback__.tb_next if exc.__traceback__ else None
+            )
         except BaseException:
             pass
         report.update(exit_code=1, status=_status_of(exc), **_exception_info(exc))
@@ -319,8 +389,14 @@ def _child_main(
         os.chdir(jobdir)
         os.environ.clear()
         os.environ.update(
-            HOME=jobdir, TMPDIR=jobdir, PATH="/usr/local/bin:/usr/bin:/bin", LANG="C.UTF-8",
-            PYTHONIOENCODING="utf-8", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+            HOME=jobdir,
+            TMPDIR=jobdir,
+            PATH="/usr/local/bin:/usr/bin:/bin",
+            LANG="C.UTF-8",
+            PYTHONIOENCODING="utf-8",
+            OPENBLAS_NUM_THREADS="1",
+            OMP_NUM_THREADS="1",
+            MKL_NUM_THREADS="1",
         )
         tempfile.tempdir = jobdir
         sys.path[:] = [jobdir] + [entry for entry in sys.path if entry and entry != config.get("worker_dir")]
@@ -374,7 +450,9 @@ class Child:
     the worker nothing (RLIMIT_FSIZE stops the child; the worker reads at most ``output_bytes``).
     """
 
-    def __init__(self, job: dict[str, Any], config: dict[str, Any], jobdir: str, stdin: bytes, first_call: int):
+    def __init__(
+        self, job: dict[str, Any], config: dict[str, Any], jobdir: str, stdin: bytes, first_call: int
+    ):
         limits = job["limits"]
         self.cpu_limit = float(limits["cpu_seconds"])
         self.wall_limit = float(limits["wall_seconds"])
@@ -411,14 +489,19 @@ class Child:
         if stamp is not None:
             reported = stamp.get("cpu")
             if isinstance(reported, (int, float)) and self.segment_cpu0 >= reported >= 0:
-                self.segment_cpu0 = float(reported)  # the budget started when the call did, not when we looked
+                # The budget started when the call did, not when the worker got round to looking.
+                self.segment_cpu0 = float(reported)
                 self.segment_stamp_cpu = float(reported)
             self.segment_out = (_stamp(stamp, "out"), _stamp(stamp, "err"))
         self.wall_deadline = time.monotonic() + self.wall_limit
 
     def segment_cpu_ms(self, stamp: dict[str, Any] | None = None) -> float:
         start, end = self.segment_cpu0, self.last_cpu
-        if stamp is not None and self.segment_stamp_cpu is not None and isinstance(stamp.get("cpu"), (int, float)):
+        if (
+            stamp is not None
+            and self.segment_stamp_cpu is not None
+            and isinstance(stamp.get("cpu"), (int, float))
+        ):
             start, end = self.segment_stamp_cpu, float(stamp["cpu"])
         return round(max(0.0, end - start) * 1000.0, 3)
 
@@ -453,6 +536,7 @@ class Child:
         pending = bytearray()
         pipe_open = True
         exited = False
+        idle = False  # the last wait timed out: a long run, worth a look at its output size
         while pipe_open or not exited:
             if not exited:
                 cpu = _process_cpu(self.pid)
@@ -463,7 +547,7 @@ class Child:
                 if self.kill_reason is None:
                     if cpu_left <= 0 or now >= self.wall_deadline:
                         self.kill("timeout")
-                    elif self._over_output():
+                    elif idle and self._over_output():
                         self.kill("output_limit")
                 # Wake when the CPU budget could be spent (CPU never runs faster than the wall clock per
                 # thread), with a periodic look at the output size for long runs.
@@ -478,6 +562,7 @@ class Child:
                 ready, _, _ = select.select(watched, [], [], max(0.0, timeout))
             except InterruptedError:
                 continue
+            idle = not ready
             if self.pidfd in ready:
                 exited = True
             if self.res_r in ready:
@@ -552,6 +637,9 @@ class Worker:
         self.config = config
         self.uid: int | None = config.get("uid")
         self.gid: int | None = config.get("gid")
+        # Job directories live in a root-owned directory the children can traverse but not write.
+        self.jobroot = tempfile.mkdtemp(prefix="realcode-", dir=config["tmp"])
+        os.chmod(self.jobroot, 0o711)
 
     # -- job directory
     def _place_files(self, jobdir: str, files: dict[str, str]) -> None:
@@ -616,7 +704,8 @@ class Worker:
     # -- jobs
     def run(self, job: dict[str, Any]) -> dict[str, Any]:
         started = time.monotonic()
-        jobdir = tempfile.mkdtemp(prefix="job-", dir=self.config["tmp"])
+        jobdir = os.path.join(self.jobroot, "job")
+        os.mkdir(jobdir, 0o700)
         if self.uid is not None:
             os.chown(jobdir, self.uid, self.gid if self.gid is not None else -1)
         self.cpu_ms = 0.0
@@ -628,7 +717,7 @@ class Worker:
                 result = self._run_calls(job, jobdir)
         finally:
             self._kill_leftovers()
-            shutil.rmtree(jobdir, ignore_errors=True)
+            self._clean(jobdir)
         result.update(
             cpu_ms=round(self.cpu_ms, 3),
             wall_ms=round((time.monotonic() - started) * 1000.0, 3),
@@ -636,6 +725,27 @@ class Worker:
             isolation=self.config.get("level", ""),
         )
         return result
+
+    def _clean(self, jobdir: str) -> None:
+        """Remove the job directory and, where /tmp and /dev/shm are this worker's own, whatever the job
+        left there, so that nothing of one job is visible to the next."""
+        shutil.rmtree(jobdir, ignore_errors=True)
+        if os.path.lexists(jobdir):  # the code made something rmtree cannot remove (a chmod 000 tree, say)
+            os.rename(jobdir, os.path.join(self.jobroot, f"trash-{time.monotonic_ns()}"))
+            for entry in os.listdir(self.jobroot):
+                if entry.startswith("trash-"):
+                    _force_remove(os.path.join(self.jobroot, entry))
+        if not self.config.get("private_tmp"):
+            return
+        for shared in ("/tmp", "/dev/shm", "/var/tmp"):
+            try:
+                entries = os.listdir(shared)
+            except OSError:
+                continue
+            for entry in entries:
+                path = os.path.join(shared, entry)
+                if path != self.jobroot:
+                    _force_remove(path)
 
     def _account(self, child: Child) -> None:
         if child.rusage is not None:
@@ -663,16 +773,17 @@ class Worker:
                             job_result["load_stdout"] = child.output(message)[0]
                         if message.get("status") == "ok":
                             loaded = True
+                            if expected < len(calls):
+                                current = expected
+                                child.start_segment(message)
                         else:
                             load_failure = message
-                    elif kind == "begin" and loaded and current is None and message.get("i") == expected:
-                        current = expected
-                        child.start_segment(message)
                     elif kind == "call" and current is not None and message.get("i") == current:
                         out, _, cut = child.output(message)
                         results[current] = _call_result(message, out, child.segment_cpu_ms(message), cut)
-                        current = None
                         expected += 1
+                        current = expected if expected < len(calls) else None
+                        child.start_segment(message)
                 self._account(child)
                 first_child = False
                 if not loaded:
@@ -683,7 +794,7 @@ class Worker:
                         load_failure = {"status": reason}
                     status = str(load_failure.get("status", "load_error"))
                     job_result.update(
-                        status="load_error" if status == "ok" else status,  # "ok" here would be a forged report
+                        status="load_error" if status == "ok" else status,  # an "ok" here was forged
                         load_exc_type=load_failure.get("exc_type"),
                         load_exc_message=load_failure.get("exc_message"),
                     )
@@ -695,8 +806,11 @@ class Worker:
                 blamed = current if current is not None else expected
                 out, _, _ = child.output()
                 reason = child.death_reason()
-                results[blamed] = {"status": "exit" if reason == "ok" else reason, "stdout": out,
-                                   "cpu_ms": child.segment_cpu_ms()}
+                results[blamed] = {
+                    "status": "exit" if reason == "ok" else reason,
+                    "stdout": out,
+                    "cpu_ms": child.segment_cpu_ms(),
+                }
                 next_call = blamed + 1
                 if next_call >= len(calls):
                     break
@@ -720,7 +834,10 @@ class Worker:
                     if report is None and syntax is None:
                         if message.get("k") == "run":
                             report = message
-                        elif message.get("k") == "load" and message.get("status") in ("syntax_error", "memory"):
+                        elif message.get("k") == "load" and message.get("status") in (
+                            "syntax_error",
+                            "memory",
+                        ):
                             syntax = message
                 self._account(child)
                 if syntax is not None:
@@ -753,6 +870,23 @@ class Worker:
                 run["files"] = self._capture(jobdir, job["capture_files"], limit)
             runs.append(run)
         return {"status": "ok", "runs": runs}
+
+
+def _force_remove(path: str) -> None:
+    """Remove a file or tree whatever its permissions (the code may have chmod-ed it): fix modes, retry."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        for root, dirs, _ in os.walk(path):
+            for name in dirs:
+                try:
+                    os.chmod(os.path.join(root, name), 0o700)
+                except OSError:
+                    pass
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
 
 
 def _call_result(message: dict[str, Any], stdout: str, cpu_ms: float, cut: bool) -> dict[str, Any]:
@@ -805,8 +939,14 @@ def main() -> int:
     gc.freeze()  # children share these pages copy-on-write instead of touching them in every collection
     gc.disable()  # the worker allocates little; children re-enable collection
     worker = Worker(config)
-    ready = {"ready": True, "protocol": PROTOCOL_VERSION, "pid": os.getpid(), "uid": os.getuid(),
-             "python": sys.version.split()[0], "preimport_ms": round((time.monotonic() - started) * 1000, 1)}
+    ready = {
+        "ready": True,
+        "protocol": PROTOCOL_VERSION,
+        "pid": os.getpid(),
+        "uid": os.getuid(),
+        "python": sys.version.split()[0],
+        "preimport_ms": round((time.monotonic() - started) * 1000, 1),
+    }
     write_frame(proto_out, json.dumps(ready).encode())
     while True:
         frame = read_frame(proto_in)
