@@ -276,6 +276,7 @@ class FunctionFacts:
     loop_vars: set[str]  # names bound by a for-loop target
     used: set[str]  # every name read in the body
     nodes: list[ast.AST]  # every node of the body (nested functions and classes excluded), in walk order
+    defaulted: set[str]  # parameters with a default value (configuration rather than caller identity)
 
     @classmethod
     def of(cls, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> FunctionFacts:
@@ -350,7 +351,12 @@ class FunctionFacts:
                         changed = True
             if not changed:
                 break
-        return cls(fn, params, parents, deps, bindings, loop_vars, used, nodes)
+        positional = [*args.posonlyargs, *args.args]
+        defaulted = (
+            {a.arg for a in positional[len(positional) - len(args.defaults) :]} if args.defaults else set()
+        )
+        defaulted |= {a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is not None}
+        return cls(fn, params, parents, deps, bindings, loop_vars, used, nodes, defaulted)
 
     def params_of(self, node: ast.AST | None) -> set[str]:
         """Parameters that ``node`` derives from."""
@@ -477,7 +483,7 @@ def is_size_bound(
 
 def source_functions(tree: ast.Module, entry: str | None) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
     """Functions whose parameters are attacker-controlled: the entry function when one is named, else every
-    top-level function and method (a library's public surface)."""
+    public top-level function and method (a library's public surface), as the taint engine chooses them."""
     if entry is not None:
         # A later definition replaces an earlier one of the same name: only the last one can be called.
         last = [
@@ -486,12 +492,12 @@ def source_functions(tree: ast.Module, entry: str | None) -> Iterator[ast.Functi
         yield from last[-1:]
         return
     for stmt in tree.body:
-        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and not stmt.name.startswith("_"):
             yield stmt
         elif isinstance(stmt, ast.ClassDef):
             for item in stmt.body:
-                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and not item.name.startswith(
-                    "__"
+                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and (
+                    not item.name.startswith("_") or item.name == "__call__"
                 ):
                     yield item
 
@@ -508,7 +514,18 @@ class Analysis:
     entry: str | None
     module: ModuleFacts
     functions: list[FunctionFacts]
-    _by_node: dict[int, FunctionFacts] = field(default_factory=dict)
+    _all: list[FunctionFacts] | None = None
+
+    def all_functions(self) -> list[FunctionFacts]:
+        """Facts of every function of the module (for rules that do not depend on attacker input)."""
+        if self._all is None:
+            chosen = {id(f.node): f for f in self.functions}
+            out: list[FunctionFacts] = []
+            for node in ast.walk(self.tree):
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    out.append(chosen.get(id(node)) or FunctionFacts.of(node))
+            self._all = out
+        return self._all
 
 
 _CACHE: list[Analysis] = []

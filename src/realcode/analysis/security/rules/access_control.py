@@ -104,7 +104,7 @@ def privileged_ops(facts: FunctionFacts, module: ModuleFacts) -> Iterator[Privil
 def unconsulted_actors(facts: FunctionFacts, op: PrivilegedOp, involved: set[str]) -> list[str]:
     """Inputs that take no part in the function's store operations (``involved``) and that no test dominating
     ``op`` consults."""
-    actors = [p for p in facts.params if p not in involved]
+    actors = [p for p in facts.params if p not in involved and p not in facts.defaulted]
     if not actors:
         return []
     consulted: set[str] = set()

@@ -63,9 +63,10 @@ class _Classifier:
         if isinstance(node, ast.Starred):
             return self.internal(node.value, depth + 1)
         if isinstance(node, ast.Attribute):
-            if node.attr == "__dict__":
-                return True
-            return self.internal(node.value, depth + 1)
+            # A field of an object is plain data unless it is the object's namespace itself.
+            return node.attr == "__dict__"
+        if isinstance(node, ast.Dict):
+            return any(v is not None and self.internal(v, depth + 1) for v in node.values)
         if isinstance(node, ast.Subscript):
             root = root_name(node)
             if root is not None and root in module.stores and root not in self.facts.bindings:

@@ -316,7 +316,7 @@ class UncontrolledConsumption(Rule):
         """Whether ``name`` was read out of the same keyed entry that ``target`` writes."""
         root = root_name(target)
         for value in facts.bindings.get(name, []):
-            if isinstance(value, ast.Subscript) and root_name(value) == root:
+            if isinstance(value, ast.Subscript | ast.Call) and root_name(value) == root:
                 return True
         return False
 

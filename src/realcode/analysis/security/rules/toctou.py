@@ -245,7 +245,7 @@ class CheckThenUse(Rule):
         analysis = analysis_of(ctx)
         if analysis is None:
             return
-        for facts in analysis.functions:
+        for facts in analysis.all_functions():
             scope = _Scope(analysis, facts)
             reported: set[int] = set()
             for finding in [*self._file_races(ctx, scope), *self._handle_races(ctx, scope)]:
@@ -275,7 +275,7 @@ class CheckThenUse(Rule):
             name
             for name, values in facts.bindings.items()
             if name not in facts.loop_vars and all(isinstance(v, ast.Call) for v in values)
-        }
+        } | (set(facts.params) - set(facts.bindings))
         if not handles:
             return
         for node in facts.nodes:
