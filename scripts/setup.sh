@@ -18,6 +18,14 @@ if ! command -v bwrap >/dev/null 2>&1; then
   fi
 fi
 
+if [ "$dev" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
+  # The report tests render the HTML report in headless Chromium.
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+      || echo "setup: could not install chromium; the browser test of the HTML report will be skipped" >&2
+  fi
+fi
+
 python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 if [ "$dev" = 1 ]; then
   # torch first: the CPU build 2.13.0; anything that depends on torch afterwards is satisfied by it instead of
