@@ -56,6 +56,11 @@ _REPEATS = {sre_c.MAX_REPEAT, sre_c.MIN_REPEAT}
 _END_ANCHORS = {sre_c.AT_END, sre_c.AT_END_STRING}
 _START_ANCHORS = {sre_c.AT_BEGINNING, sre_c.AT_BEGINNING_STRING}
 _MAX_LEN = 2000  # longer literals are not analysed (bounded time on huge inputs)
+# A polynomial pattern is reported when a 10 kB input costs at least 10^7 backtracking steps (about a second of
+# CPU for CPython's engine): a quadratic pattern pumped by one or two characters is, one that needs a
+# 17-character phrase repeated is not (10,000 / 17 repetitions, squared, is 3.5e5 steps).
+INPUT_SIZE = 10_000
+REPORT_STEPS = 1e7
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,14 @@ class Backtracking:
     kind: str  # "exponential" or "polynomial"
     degree: int  # polynomial degree (0 for exponential)
     witness: str  # the character run that triggers it, e.g. "'<' * n"
+    pump_length: int = 1  # characters per repetition of the run
+
+    @property
+    def steps_at_10kb(self) -> float:
+        """Rough backtracking steps on a 10,000-character input (how practical an attack is)."""
+        if self.kind == "exponential":
+            return float("inf")
+        return float((INPUT_SIZE / max(1, self.pump_length)) ** self.degree)
 
 
 class _Analyzer:
@@ -227,7 +240,7 @@ class _Analyzer:
 
     # --- polynomial -------------------------------------------------------------------------------------------
 
-    def polynomial(self, sub: Any, *, search: bool, full: bool) -> tuple[int, str]:
+    def polynomial(self, sub: Any, *, search: bool, full: bool) -> tuple[int, str, int]:
         """The highest polynomial degree over pumped runs, and a witness run.
 
         A chain starts at an unbounded repeat ``Q``; the pump is a word ``w`` made of characters every repeat
@@ -242,7 +255,7 @@ class _Analyzer:
             elems = elems[1:]
         if full:
             elems = [*elems, (sre_c.AT, sre_c.AT_END_STRING)]
-        best, witness = 0, ""
+        best, witness, length, best_steps = 0, "", 1, 0.0
         for start, (op, av) in enumerate(elems):
             if not self.unbounded(op, av):
                 continue
@@ -257,9 +270,11 @@ class _Analyzer:
                 if starts is not None:
                     degree += 1
                     word = starts + word if starts else word
-            if degree > best:
-                best, witness = degree, _run(word or [min(pool, key=_preference)])
-        return best, witness
+            pump = word or [min(pool, key=_preference)]
+            steps = (INPUT_SIZE / len(pump)) ** degree
+            if steps > best_steps:
+                best, witness, length, best_steps = degree, _run(pump), len(pump), steps
+        return best, witness, length
 
     def _chain(
         self, elems: list[tuple[Any, Any]], start: int, acc: frozenset[int]
@@ -324,7 +339,8 @@ def analyze(pattern: str, flags: int = 0, *, search: bool = True, full: bool = F
     """The worst backtracking behaviour of ``pattern``, or None when it is linear (or does not parse).
 
     ``search``: used with an unanchored search (``re.search``, ``findall``, ``sub``...); ``full``: used with
-    ``fullmatch``. Quadratic and worse is reported.
+    ``fullmatch``. Exponential patterns are always reported, polynomial ones (quadratic and worse) when a
+    10 kB input costs at least :data:`REPORT_STEPS` backtracking steps.
     """
     if len(pattern) > _MAX_LEN:
         return None
@@ -337,12 +353,11 @@ def analyze(pattern: str, flags: int = 0, *, search: bool = True, full: bool = F
         exp = an.exponential(parsed)
         if exp is not None:
             return Backtracking("exponential", 0, exp)
-        degree, witness = an.polynomial(parsed, search=search, full=full)
+        degree, witness, length = an.polynomial(parsed, search=search, full=full)
     except RecursionError:
         return None
-    if degree >= 2:
-        return Backtracking("polynomial", degree, witness)
-    return None
+    found = Backtracking("polynomial", degree, witness, length)
+    return found if degree >= 2 and found.steps_at_10kb >= REPORT_STEPS else None
 
 
 # re functions: (pattern position, flags position, how the pattern is applied)
