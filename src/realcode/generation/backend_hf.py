@@ -3,7 +3,7 @@
 Decoding is a small loop of our own over the model's forward pass with a key/value cache rather than
 ``model.generate``, for one reason: ``generate`` draws all rows of a batch from one global random stream, so a
 sample would change with the prompts it happens to be batched with. Here every sample has its own random
-stream (seeded by :func:`realcode.generation.chat.sample_seed`), so sample ``j`` of a prompt is the same
+stream (and is drawn with the Gumbel-max trick, which float noise rarely disturbs) (seeded by :func:`realcode.generation.chat.sample_seed`), so sample ``j`` of a prompt is the same
 whether the prompt is generated alone, in a batch, or after a resume — up to floating-point differences
 between batch shapes, which only matter when a draw lands exactly on a boundary between two tokens.
 
@@ -13,7 +13,6 @@ Batches are left-padded; rows are sorted by prompt length first so that little p
 from __future__ import annotations
 
 import os
-import random
 import threading
 import time
 from collections.abc import Sequence
@@ -202,7 +201,8 @@ class HFGenerator(Generator):
                 attention[i, width - len(ids) :] = 1
         input_ids, attention = input_ids.to(self.device), attention.to(self.device)
         positions = (attention.cumsum(-1) - 1).clamp(min=0)
-        streams = [random.Random(s) for s in seeds]
+        rng_device = self.device if self.device.type == "cuda" else torch.device("cpu")
+        streams = [torch.Generator(device=rng_device).manual_seed(s) for s in seeds]
         generated: list[list[int]] = [[] for _ in range(batch)]
         reasons: list[str | None] = [None] * batch
         stop_window = 2 * max((len(s) for s in params.stop), default=0) + 4
@@ -262,28 +262,31 @@ class HFGenerator(Generator):
         return completions
 
     @staticmethod
-    def _sample(logits: torch.Tensor, params: SamplingParams, streams: list[random.Random]) -> list[int]:
-        """One token per row: greedy, or an inverse-CDF draw with the row's own uniform number."""
+    def _sample(logits: torch.Tensor, params: SamplingParams, streams: list[torch.Generator]) -> list[int]:
+        """One token per row: greedy, or the Gumbel-max trick with the row's own noise.
+
+        ``argmax(logits / T + Gumbel noise)`` is an exact draw from the softmax. Unlike an inverse-CDF draw,
+        whose outcome flips whenever float noise moves a cumulative sum across a boundary (likely with a flat
+        150k-token distribution), it only flips when the two best perturbed scores are within float noise of
+        each other, which keeps samples stable across batch shapes.
+        """
         import torch
 
         if params.greedy:
             return [int(t) for t in logits.argmax(dim=-1).tolist()]
-        probs = torch.softmax(logits / params.temperature, dim=-1)
+        scores = logits / params.temperature
         if params.top_p < 1.0:
-            probs, order = torch.sort(probs, dim=-1, descending=True, stable=True)
-            cumulative = probs.cumsum(dim=-1)
-            # Keep the smallest prefix whose mass reaches top_p (always at least the most likely token).
-            probs = probs.masked_fill(cumulative - probs >= params.top_p, 0.0)
-        else:
-            order = None
-        cdf = probs.cumsum(dim=-1)
-        draws = torch.tensor([s.random() for s in streams], dtype=cdf.dtype, device=cdf.device)
-        picked = torch.searchsorted(cdf, (draws * cdf[:, -1]).unsqueeze(-1), right=True).clamp(
-            max=cdf.shape[-1] - 1
-        )
-        if order is not None:
-            picked = order.gather(-1, picked)
-        return [int(t) for t in picked.squeeze(-1).tolist()]
+            probs = torch.softmax(scores, dim=-1)
+            sorted_probs, order = torch.sort(probs, dim=-1, descending=True, stable=True)
+            # Drop the tokens outside the smallest prefix whose mass reaches top_p (the top one always stays).
+            outside = (sorted_probs.cumsum(dim=-1) - sorted_probs) >= params.top_p
+            scores = scores.masked_fill(outside.scatter(-1, order, outside), float("-inf"))
+        vocab = scores.shape[-1]
+        uniform = torch.stack(
+            [torch.rand(vocab, generator=g, device=g.device, dtype=torch.float64) for g in streams]
+        ).to(scores.device)
+        gumbel = -torch.log(-torch.log(uniform.clamp(min=1e-300, max=1.0 - 1e-16)))
+        return [int(t) for t in (scores.double() + gumbel).argmax(dim=-1).tolist()]
 
     def close(self) -> None:
         self.lm = None
