@@ -24,7 +24,9 @@ from realcode.analysis.security.engine.models import (
     FILE_READ_METHODS,
     FULL_SANITIZER_PREFIXES,
     FULL_SANITIZERS,
+    MARK_JOINED,
     MARK_NORMALIZED,
+    PATH_JOINERS,
     MUTATORS,
     NETWORK_METHODS,
     NON_PROPAGATING_METHODS,
@@ -495,8 +497,9 @@ class ModuleAnalysis:
             lt, rt = self.ev(e.left, st, fr), self.ev(e.right, st, fr)
             if isinstance(e.op, (ast.Add, ast.Mod)):
                 return self._building(e, [lt, rt], [e.left, e.right])
-            if isinstance(e.op, ast.Div) and lt is not None:
-                return lt.join(rt).unclear({MARK_NORMALIZED})
+            if isinstance(e.op, ast.Div) and (lt is not None or rt is not None):
+                joined = rt.clear({MARK_JOINED}) if rt is not None else None
+                return lt.join(joined).unclear({MARK_NORMALIZED}) if lt is not None else joined
             return lt.join(rt) if lt is not None else rt
         if isinstance(e, ast.BoolOp):
             return join_all(self.ev(v, st, fr) for v in e.values)
@@ -557,9 +560,16 @@ class ModuleAnalysis:
     def _building(self, e: ast.AST, parts: list[Taint | None], nodes: list[ast.AST]) -> Taint | None:
         """String building: the join of the parts; placing text into markup consumes its ``html`` kind (the XSS
         rule reports at that point, so later uses of the built string do not report the same flow again)."""
-        t = join_all(parts)
-        if t is None:
+        if all(p is None for p in parts):
             return None
+        after_slash = False
+        marked: list[Taint | None] = []
+        for node, part in zip(nodes, parts):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and "/" in node.value:
+                after_slash = True
+            marked.append(part.clear({MARK_JOINED}) if after_slash and part is not None else part)
+        t = join_all(marked)
+        assert t is not None
         literal = "".join(
             n.value for n in nodes if isinstance(n, ast.Constant) and isinstance(n.value, str)
         )
@@ -607,6 +617,9 @@ class ModuleAnalysis:
             if q in SANITIZERS:
                 base = args if args is not None else recv
                 return base.clear(SANITIZERS[q]) if base is not None else None
+            if q in PATH_JOINERS and arg_ts:
+                rest = [t.clear({MARK_JOINED}) for t in arg_ts[1:] if t is not None]
+                return join_all([arg_ts[0], *rest])
             if q in NORMALIZERS:
                 return args.clear({MARK_NORMALIZED}) if args is not None else None
             if q in URL_PARSERS and args is not None:
@@ -624,6 +637,9 @@ class ModuleAnalysis:
                 return None
             if meth in SANITIZER_METHODS:
                 return recv.clear(SANITIZER_METHODS[meth]) if recv is not None else None
+            if meth == "joinpath":
+                rest = [t.clear({MARK_JOINED}) for t in arg_ts if t is not None]
+                return join_all([recv, *rest])
             if meth in NORMALIZER_METHODS:
                 return recv.clear({MARK_NORMALIZED}) if recv is not None else None
             if meth in NETWORK_METHODS:

@@ -30,6 +30,9 @@ ALL: frozenset[str] = KINDS
 
 # Marks live in the same per-origin set as cleared kinds (joined by intersection: "holds on every path").
 MARK_NORMALIZED = "+norm"  # path passed through realpath/abspath/normpath/resolve
+MARK_JOINED = "+joined"  # text appended to a base path (os.path.join(base, x), base / x, f"{base}/{x}")
+PARAM_ORIGIN_PREFIX = "param:"  # origins that are parameters of a source function (see Taint.external)
+PATH_JOINERS = frozenset({"os.path.join", "posixpath.join", "ntpath.join"})
 
 SOURCE_KINDS = ("params", "input", "argv", "env", "files", "network", "web")
 DEFAULT_SOURCES: frozenset[str] = frozenset(SOURCE_KINDS)

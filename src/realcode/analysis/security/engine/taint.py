@@ -71,6 +71,14 @@ class Taint:
     def is_live(self, kind: str) -> bool:
         return any(kind not in c for c in self.flows.values())
 
+    def live_where(self, kind: str, mark: str | None = None, external: bool = False) -> list[str]:
+        """Origins live for ``kind`` that also carry ``mark`` or (with ``external``) are not parameters."""
+        return [
+            o
+            for o, c in self.flows.items()
+            if kind not in c and ((mark is not None and mark in c) or (external and not o.startswith("param:")))
+        ]
+
     def all_have(self, mark: str) -> bool:
         return bool(self.flows) and all(mark in c for c in self.flows.values())
 

@@ -212,7 +212,8 @@ class CommandInjection(_CommandRule):
                     )
                     return
         t = ctx.taint_of(first)
-        if t is not None and t.is_live("shell"):
+        # a parameter naming the program is a command-runner API by design; external data naming it is not
+        if t is not None and t.live_where("shell", external=True):
             yield self.finding(
                 ctx,
                 call,

@@ -1,0 +1,209 @@
+"""Cross-site scripting (CWE-79) and markup/template injection (CWE-74).
+
+The engine consumes the ``html`` kind of attacker text at the point where it is placed into a literal that
+contains markup (f-string, ``+``, ``%``, ``str.format`` of a markup template): that building expression is where
+these rules report, whatever happens to the string afterwards. HTML markup (known HTML tags) is CWE-79; other
+XML-like markup is CWE-74 (XML injection).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable, Iterator
+
+from realcode.analysis.findings import Confidence, Finding, Severity
+from realcode.analysis.security.context import AnalysisContext
+from realcode.analysis.security.engine.dataflow import has_markup
+from realcode.analysis.security.engine.sinks import Sink
+from realcode.analysis.security.engine.taint import Taint
+from realcode.analysis.security.rules.base import Rule, TaintSinkRule, register
+
+_HTML_TAGS = (
+    "html|head|body|title|div|span|p|a|ul|ol|li|table|thead|tbody|tr|td|th|b|i|u|em|strong|small|script|img|form|"
+    "input|button|select|option|textarea|label|br|hr|h[1-6]|section|article|header|footer|nav|main|aside|pre|code|"
+    "blockquote|style|link|meta|iframe|svg|canvas|video|audio|source|dl|dt|dd|figure|figcaption|mark|sup|sub|abbr|"
+    "cite|time|details|summary|noscript|object|embed"
+)
+_HTML_RE = re.compile(rf"<\s*/?\s*(?:{_HTML_TAGS})\b", re.I)
+
+
+def is_html(literal: str) -> bool:
+    return bool(_HTML_RE.search(literal))
+
+
+def building_sites(ctx: AnalysisContext) -> Iterator[tuple[ast.AST, str, list[ast.AST]]]:
+    """String-building expressions: (node, literal text, interpolated parts)."""
+    for node in ctx.nodes_of(ast.JoinedStr):
+        literal = "".join(v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str))
+        yield node, literal, [v.value for v in node.values if isinstance(v, ast.FormattedValue)]
+    for node in ctx.nodes_of(ast.BinOp):
+        if isinstance(node.op, (ast.Add, ast.Mod)):
+            parts = [node.left, node.right]
+            literal = "".join(p.value for p in parts if isinstance(p, ast.Constant) and isinstance(p.value, str))
+            if isinstance(node.op, ast.Mod) and isinstance(node.left, ast.Constant):
+                right = node.right
+                parts = list(right.elts) if isinstance(right, ast.Tuple) else [right]
+                if isinstance(right, ast.Dict):
+                    parts = [v for v in right.values if v is not None]
+            else:
+                parts = [p for p in parts if not (isinstance(p, ast.Constant))]
+            yield node, literal, parts
+    for call in ctx.nodes_of(ast.Call):
+        if isinstance(call.func, ast.Attribute) and call.func.attr == "format":
+            literal = ctx.const_str(call.func.value)
+            if literal is not None:
+                yield call, literal, [*call.args, *(kw.value for kw in call.keywords)]
+
+
+def _live_part(ctx: AnalysisContext, parts: list[ast.AST], kind: str) -> Taint | None:
+    for part in parts:
+        t = ctx.taint_of(part)
+        if t is not None and t.is_live(kind):
+            return t
+    return None
+
+
+@register
+class MarkupXSS(Rule):
+    """Attacker text is placed into HTML without escaping (reflected/stored XSS).
+
+    Bad::
+
+        return f"<p>{comment}</p>"
+        return PAGE.format(title=title)              # PAGE = "<h1>{title}</h1>"
+
+    Good::
+
+        return f"<p>{html.escape(comment)}</p>"
+    """
+
+    id = "RC-XSS-001"
+    cwe = "CWE-79"
+    name = "xss-html-building"
+    severity = Severity.HIGH
+    confidence = Confidence.HIGH
+    blind_spots = (
+        "Templates rendered from files (render_template) are trusted to autoescape; HTML assembled by DOM "
+        "builders (lxml.html, BeautifulSoup) is not modelled; escaping done by a custom function is not "
+        "recognised unless it calls a known escaper."
+    )
+    html = True
+
+    def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
+        for node, literal, parts in building_sites(ctx):
+            if not literal or not has_markup(literal) or is_html(literal) != self.html:
+                continue
+            t = _live_part(ctx, parts, "html")
+            if t is None:
+                continue
+            yield self.finding(
+                ctx,
+                node,
+                "attacker-controlled text is inserted into markup without escaping",
+                ctx.trace(t, node, "placed into markup (sink)"),
+            )
+
+
+@register
+class XMLInjection(MarkupXSS):
+    """Attacker text is placed into XML markup without escaping (XML injection, a kind of CWE-74).
+
+    Bad::
+
+        return f"<order><note>{note}</note></order>"
+
+    Good::
+
+        return f"<order><note>{xml.sax.saxutils.escape(note)}</note></order>"
+    """
+
+    id = "RC-INJ-001"
+    cwe = "CWE-74"
+    name = "xml-injection"
+    severity = Severity.MEDIUM
+    confidence = Confidence.MEDIUM
+    html = False
+
+
+@register
+class UnsafeMarkupSink(TaintSinkRule):
+    """Attacker text is declared safe HTML (``Markup``, ``mark_safe``) or written as an HTML response.
+
+    Bad::
+
+        return Markup(bio)
+        return HttpResponse("Hello " + name)
+
+    Good::
+
+        return Markup.escape(bio)
+        return render(request, "hello.html", {"name": name})
+    """
+
+    id = "RC-XSS-002"
+    cwe = "CWE-79"
+    name = "xss-unsafe-markup"
+    severity = Severity.HIGH
+    confidence = Confidence.HIGH
+    kind = "html"
+    what = "attacker-controlled text"
+    sinks = (
+        Sink(
+            "Markup()/mark_safe()",
+            names=frozenset(
+                {
+                    "markupsafe.Markup",
+                    "flask.Markup",
+                    "jinja2.Markup",
+                    "django.utils.safestring.mark_safe",
+                    "django.utils.html.format_html",
+                }
+            ),
+        ),
+        Sink(
+            "an HTML response",
+            names=frozenset({"django.http.HttpResponse", "flask.make_response", "flask.Response", "werkzeug.Response"}),
+        ),
+        Sink("fastapi.responses.HTMLResponse", names=frozenset({"fastapi.responses.HTMLResponse", "starlette.responses.HTMLResponse"})),
+    )
+    blind_spots = "Responses whose content type is set to non-HTML after construction are still reported."
+
+
+@register
+class TemplateInjection(TaintSinkRule):
+    """Attacker text is used as template *source* (server-side template injection).
+
+    Bad::
+
+        return render_template_string("<p>Hi " + name + "</p>")
+        jinja2.Template(user_template).render()
+
+    Good::
+
+        return render_template_string("<p>Hi {{ name }}</p>", name=name)
+    """
+
+    id = "RC-INJ-002"
+    cwe = "CWE-74"
+    name = "template-injection"
+    severity = Severity.CRITICAL
+    confidence = Confidence.HIGH
+    kind = "template"
+    what = "attacker-controlled template source"
+    sinks = (
+        Sink(
+            "template source",
+            names=frozenset(
+                {
+                    "flask.render_template_string",
+                    "jinja2.Template",
+                    "mako.template.Template",
+                    "django.template.Template",
+                    "string.Template",
+                }
+            ),
+        ),
+        Sink("Environment.from_string", methods=frozenset({"from_string"})),
+    )
+    blind_spots = "Templates loaded from attacker-chosen file names are covered by the path-traversal rule only."
