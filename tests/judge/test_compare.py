@@ -32,6 +32,7 @@ from realcode.sandbox.serialize import Opaque, TypeRef
         (b"\x00", b"\x00"),
         (None, None),
         (TypeRef("ValueError"), TypeRef("ValueError")),
+        (TypeRef("<class 'ValueError'>"), TypeRef("ValueError")),
         (Opaque("Foo", "<Foo>"), Opaque("Foo", "<Foo>")),
     ],
 )
@@ -69,6 +70,7 @@ def test_exceptions_match_by_name_through_the_mro() -> None:
     assert not exception_matches("ValueError", None, [])
     assert exception_matches("ValueError", "ValueError", [])  # no MRO reported: the type itself
     assert type_marker(TypeRef("KeyError")) == "KeyError"
+    assert type_marker(TypeRef("<class 'json.decoder.JSONDecodeError'>")) == "JSONDecodeError"
     assert type_marker("KeyError") is None
 
 

@@ -20,9 +20,18 @@ ABS_TOL = 1e-9
 StdoutMode = Literal["tokens", "exact", "fuzzy"]
 
 
+_CLASS_REPR = re.compile(r"<class '([\w.]+)'>")
+
+
 def type_marker(value: Any) -> str | None:
-    """The class name when ``value`` is the decoded form of a class (a :class:`TypeRef`), else None."""
-    return value.name if isinstance(value, TypeRef) else None
+    """The class name when ``value`` is the decoded form of a class (a :class:`TypeRef`), else None.
+
+    A class may arrive named by its repr (``<class 'ValueError'>``); the bare name is returned either way.
+    """
+    if not isinstance(value, TypeRef):
+        return None
+    m = _CLASS_REPR.fullmatch(value.name)
+    return (m.group(1) if m else value.name).rsplit(".", 1)[-1]
 
 
 def _is_number(value: Any) -> bool:
@@ -46,6 +55,8 @@ def values_equal(expected: Any, actual: Any, rel_tol: float = REL_TOL, abs_tol: 
     not distinguish them); bools compare as the ints they are in Python (``True == 1``), as in those
     harnesses; classes compare by name.
     """
+    if isinstance(expected, TypeRef) or isinstance(actual, TypeRef):
+        return type_marker(expected) == type_marker(actual) is not None
     if _is_number(expected) and _is_number(actual):
         return numbers_close(expected, actual, rel_tol, abs_tol)
     if isinstance(expected, bool) or isinstance(actual, bool):
@@ -179,7 +190,7 @@ def display(value: Any, depth: int = 0) -> Any:
             out[k if isinstance(k, str) else repr(k)] = display(v, depth + 1)
         return out
     if isinstance(value, TypeRef):
-        return f"<class {value.name}>"
+        return f"<class {type_marker(value)}>"
     if isinstance(value, Opaque):
         return _cut(f"<{value.type_name}> {value.repr}")
     return _cut(repr(value))
