@@ -24,11 +24,14 @@ class ModuleFacts:
     imports: dict[str, str] = field(default_factory=dict)  # local name -> dotted name it stands for
     parents: dict[ast.AST, ast.AST] = field(default_factory=dict)
     constants: dict[str, ast.expr] = field(default_factory=dict)  # module-level NAME = <literal>
+    nodes: list[ast.AST] = field(default_factory=list)  # every node, in ast.walk order (one walk per module)
+    _calls: list[tuple[ast.Call, str]] | None = None
 
     @classmethod
     def of(cls, tree: ast.Module) -> ModuleFacts:
         facts = cls(tree)
         for node in ast.walk(tree):
+            facts.nodes.append(node)
             for child in ast.iter_child_nodes(node):
                 facts.parents[child] = node
             if isinstance(node, ast.Import):
@@ -59,6 +62,13 @@ class ModuleFacts:
 
     # --- names ------------------------------------------------------------------------------------------
 
+    def imports_any(self, *modules: str) -> bool:
+        """Whether the module imports (anywhere) one of ``modules`` or something under it: rules about an
+        API skip modules that cannot reach it."""
+        return any(
+            value == m or value.startswith(m + ".") for value in self.imports.values() for m in modules
+        )
+
     def qualified_name(self, node: ast.AST) -> str | None:
         """``hashlib.new`` for ``hashlib.new``, ``h.new`` (``import hashlib as h``) or ``new`` (``from hashlib
         import new``); None when the expression is not a dotted name."""
@@ -77,11 +87,14 @@ class ModuleFacts:
 
     def calls(self) -> Iterator[tuple[ast.Call, str]]:
         """Every call whose callee is a dotted name, with that name resolved through the imports."""
-        for node in ast.walk(self.tree):
-            if isinstance(node, ast.Call):
-                name = self.call_name(node)
-                if name is not None:
-                    yield node, name
+        if self._calls is None:
+            self._calls = []
+            for node in self.nodes:
+                if isinstance(node, ast.Call):
+                    name = self.call_name(node)
+                    if name is not None:
+                        self._calls.append((node, name))
+        yield from self._calls
 
     # --- structure --------------------------------------------------------------------------------------
 

@@ -84,7 +84,7 @@ class HardcodedCredential(Rule):
 
     def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
         facts = facts_of(ctx)
-        for node in ast.walk(ctx.tree):
+        for node in facts.nodes:
             if isinstance(node, ast.Call):
                 yield from self._call(ctx, facts, node)
             elif isinstance(node, ast.Assign):

@@ -100,6 +100,8 @@ class BrokenCipher(Rule):
 
     def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
         facts = facts_of(ctx)
+        if not facts.imports_any("Crypto", "Cryptodome", "cryptography", "pyDes"):
+            return
         for call, name in facts.calls():
             if name in BROKEN_CIPHER_CALLS:
                 algo = name.removesuffix(".new").rsplit(".", 1)[-1]
@@ -130,7 +132,9 @@ class EcbMode(Rule):
 
     def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
         facts = facts_of(ctx)
-        for node in ast.walk(ctx.tree):
+        if not facts.imports_any("Crypto", "Cryptodome", "cryptography"):
+            return
+        for node in facts.nodes:
             if isinstance(node, ast.Call):
                 name = facts.call_name(node)
                 if name is not None and name.endswith(".modes.ECB") and name.startswith("cryptography."):
@@ -181,6 +185,8 @@ class WeakKeySize(Rule):
 
     def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
         facts = facts_of(ctx)
+        if not facts.imports_any("Crypto", "Cryptodome", "cryptography", "rsa"):
+            return
         for call, name in facts.calls():
             spec = _RSA_DSA_KEYGEN.get(name)
             if spec is not None:
@@ -225,7 +231,9 @@ class InsecureTlsVersion(Rule):
 
     def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
         facts = facts_of(ctx)
-        for node in ast.walk(ctx.tree):
+        if not facts.imports_any("ssl", "OpenSSL"):
+            return
+        for node in facts.nodes:
             if not isinstance(node, ast.Attribute | ast.Name) or not isinstance(node.ctx, ast.Load):
                 continue
             if isinstance(facts.parents.get(node), ast.Attribute):
@@ -269,6 +277,8 @@ class WeakHashInMac(Rule):
 
     def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
         facts = facts_of(ctx)
+        if not facts.imports_any("hmac", "cryptography"):
+            return
         for call, name in facts.calls():
             func = facts.enclosing_function(call)
             weak: str | None = None
@@ -337,6 +347,8 @@ class CallerChosenAlgorithm(Rule):
 
     def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
         facts = facts_of(ctx)
+        if not facts.imports_any("hashlib", "hmac", "Crypto"):
+            return
         for call, name in facts.calls():
             spec = ALGORITHM_ARGUMENT.get(name)
             if spec is None:

@@ -127,8 +127,10 @@ class PredictableSecret(Rule):
 
     def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
         facts = facts_of(ctx)
+        if not facts.imports_any("random", "numpy"):
+            return
         reported: set[int] = set()
-        for node in ast.walk(ctx.tree):
+        for node in facts.nodes:
             if not isinstance(node, ast.Call):
                 continue
             kind = random_function(facts, node)

@@ -412,6 +412,8 @@ class CatastrophicRegex(Rule):
 
     def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
         facts = facts_of(ctx)
+        if not facts.imports_any("re"):
+            return
         for call, name in facts.calls():
             spec = _RE_FUNCS.get(name)
             if spec is None:
@@ -468,7 +470,7 @@ def _compiled_use(facts: ModuleFacts, compile_call: ast.Call) -> str:
     if target is None:
         return "search"
     modes: set[str] = set()
-    for node in ast.walk(facts.tree):
+    for node in facts.nodes:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             recv = node.func.value
             recv_name = (

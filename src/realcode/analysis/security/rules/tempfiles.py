@@ -63,6 +63,8 @@ class Mktemp(Rule):
 
     def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
         facts = facts_of(ctx)
+        if not facts.imports_any("tempfile", "os"):
+            return
         for call, name in facts.calls():
             if name in _MKTEMP:
                 yield self.finding(

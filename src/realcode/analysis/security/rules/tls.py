@@ -61,7 +61,7 @@ class VerificationDisabled(Rule):
 
     def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
         facts = facts_of(ctx)
-        for node in ast.walk(ctx.tree):
+        for node in facts.nodes:
             if isinstance(node, ast.Call):
                 name = facts.call_name(node)
                 if name in self._UNVERIFIED:
@@ -129,6 +129,8 @@ class UnverifiedByDefault(Rule):
 
     def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
         facts = facts_of(ctx)
+        if not facts.imports_any("smtplib", "imaplib", "poplib", "ftplib", "ldap3"):
+            return
         for call, name in facts.calls():
             if name in _UNVERIFIED_BY_DEFAULT:
                 if keyword(call, "context") is None and not _ssl_kwargs(call):
@@ -215,7 +217,9 @@ class AcceptAnyHostKey(Rule):
 
     def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
         facts = facts_of(ctx)
-        for node in ast.walk(ctx.tree):
+        if not facts.imports_any("paramiko"):
+            return
+        for node in facts.nodes:
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)

@@ -49,6 +49,8 @@ class WeakHash(Rule):
 
     def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
         facts = facts_of(ctx)
+        if not facts.imports_any("hashlib", "Crypto", "Cryptodome", "cryptography"):
+            return
         for call, name in facts.calls():
             func = facts.enclosing_function(call)
             weak: str | None = None
