@@ -472,6 +472,8 @@ class Child:
         os.set_blocking(res_r, False)
         self.res_r = res_r
         self.kill_reason: str | None = None
+        self.reports = 0  # reports yielded so far
+        self.reports_before_kill = 0
         self.status = 0
         self.rusage: Any = None
         self.last_cpu = 0.0  # seconds, as last seen by the worker
@@ -523,6 +525,7 @@ class Child:
     def kill(self, reason: str) -> None:
         if self.kill_reason is None:
             self.kill_reason = reason
+            self.reports_before_kill = self.reports
         _kill_group(self.pid)
 
     def _over_output(self) -> bool:
@@ -592,6 +595,7 @@ class Child:
                 except ValueError:
                     continue  # garbage on the report pipe: ignored, the worker judges by what it sees
                 if isinstance(message, dict):
+                    self.reports += 1
                     yield message
         if not exited:
             self.kill(self.kill_reason or "crashed")
@@ -674,8 +678,27 @@ class Worker:
         return captured
 
     def _kill_leftovers(self) -> None:
-        """Kill whatever the job left running (daemonized grandchildren), then reap orphans."""
+        """Kill whatever the job left running (daemonized grandchildren, fork-bomb survivors) and reap it.
+
+        The worker is a child subreaper, so every orphan of the job is re-parented to it: once it has no
+        children left, nothing of the job is left anywhere. The usual job leaves nothing and costs one
+        ``waitpid``.
+        """
+        deadline = time.monotonic() + 10.0
+        while True:
+            try:
+                while os.waitpid(-1, os.WNOHANG)[0] != 0:
+                    pass
+            except ChildProcessError:
+                return
+            if time.monotonic() > deadline:
+                return
+            self._signal_leftovers()
+            time.sleep(0.002)
+
+    def _signal_leftovers(self) -> None:
         if self.config.get("pidns"):
+            # Inside our own pid namespace everything but its init and this worker belongs to jobs.
             me = os.getpid()
             for entry in os.listdir("/proc"):
                 if entry.isdigit() and int(entry) not in (1, me):
@@ -692,14 +715,6 @@ class Worker:
                     os.kill(-1, signal.SIGKILL)
                 finally:
                     os._exit(0)
-            os.waitpid(pid, 0)
-        while True:
-            try:
-                pid, _ = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if pid == 0:
-                break
 
     # -- jobs
     def run(self, job: dict[str, Any]) -> dict[str, Any]:
@@ -830,10 +845,12 @@ class Worker:
             try:
                 report: dict[str, Any] | None = None
                 syntax: dict[str, Any] | None = None
+                report_number = 0
                 for message in child.messages():
                     if report is None and syntax is None:
                         if message.get("k") == "run":
                             report = message
+                            report_number = child.reports
                         elif message.get("k") == "load" and message.get("status") in (
                             "syntax_error",
                             "memory",
@@ -853,7 +870,12 @@ class Worker:
             if status == "infra_error":
                 return {"status": "infra_error", "infra_message": "sandbox child failed to start"}
             run: dict[str, Any] = {"stdout": out, "stderr": err, "cpu_ms": child.segment_cpu_ms()}
-            if child.kill_reason is None and report is not None and not os.WIFSIGNALED(child.status):
+            # A report that arrived before any kill stands: the program had finished (a process that is
+            # slow to exit, freeing a lot of memory on a busy machine, say, does not turn it into a timeout).
+            if report is not None and (
+                (child.kill_reason is None and not os.WIFSIGNALED(child.status))
+                or (child.kill_reason is not None and report_number <= child.reports_before_kill)
+            ):
                 run.update(
                     status=str(report.get("status", "ok")),
                     exit_code=report.get("exit_code"),
