@@ -10,7 +10,6 @@ from realcode.analysis.findings import Confidence, Finding, Location, Severity
 from realcode.analysis.security.context import AnalysisContext
 from realcode.analysis.security.engine.dataflow import Budget, ModuleAnalysis
 from realcode.analysis.security.engine.models import DEFAULT_SOURCES, SOURCE_KINDS
-from realcode.analysis.security.engine.names import build_import_map
 from realcode.analysis.security.rules.base import Rule, iter_rules
 
 MAX_SOURCE_CHARS = 2_000_000
@@ -99,7 +98,7 @@ def _analyze(
     cpu_budget: float,
 ) -> list[Finding]:
     budget = Budget(cpu_seconds=cpu_budget)
-    analysis = ModuleAnalysis(tree, build_import_map(tree), sources, entry, budget)
+    analysis = ModuleAnalysis(tree, None, sources, entry, budget)
     analysis.run()
     ctx = AnalysisContext(code, tree, path, entry, sources, analysis)
     findings: list[Finding] = []

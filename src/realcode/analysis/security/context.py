@@ -70,12 +70,8 @@ class AnalysisContext:
         self.sources = sources
         self.analysis = analysis
         self.imports = analysis.imports
-        self._parents: dict[int, ast.AST] = {}
-        self._by_type: dict[type[ast.AST], list[ast.AST]] = {}
-        for node in ast.walk(tree):
-            self._by_type.setdefault(type(node), []).append(node)
-            for child in ast.iter_child_nodes(node):
-                self._parents[id(child)] = node
+        self._parents = analysis.parents
+        self._by_type = analysis.by_type
 
     # -- navigation --------------------------------------------------------------------------------------------
     def parent(self, node: ast.AST) -> ast.AST | None:
@@ -102,11 +98,29 @@ class AnalysisContext:
         return None
 
     def nodes_of(self, kind: type[N]) -> list[N]:
-        """Every node of one AST type, in ``ast.walk`` order."""
+        """Every node of one AST type, in ``ast.walk`` (breadth-first) order."""
         return self._by_type.get(kind, [])  # type: ignore[return-value]
 
     def calls(self) -> list[ast.Call]:
+        """Every call, in source order."""
+        return self._calls
+
+    @cached_property
+    def _calls(self) -> list[ast.Call]:
         return sorted(self.nodes_of(ast.Call), key=lambda c: (c.lineno, c.col_offset))
+
+    def tainted_calls(self) -> list[ast.Call]:
+        """Calls with at least one tainted argument (where data-flow sinks can fire), in source order."""
+        return self._tainted_calls
+
+    @cached_property
+    def _tainted_calls(self) -> list[ast.Call]:
+        taint = self.analysis.expr_taint
+        return [
+            c
+            for c in self._calls
+            if any(id(a) in taint for a in c.args) or any(id(k.value) in taint for k in c.keywords)
+        ]
 
     def functions(self) -> list[FunctionNode]:
         return [*self.nodes_of(ast.FunctionDef), *self.nodes_of(ast.AsyncFunctionDef)]

@@ -38,7 +38,7 @@ from realcode.analysis.security.engine.models import (
     SOURCE_CALLS,
     URL_PARSERS,
 )
-from realcode.analysis.security.engine.names import dotted, qualify
+from realcode.analysis.security.engine.names import build_import_map, dotted, qualify
 from realcode.analysis.security.engine.taint import State, Taint, join_all, join_states, states_equal
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
@@ -91,12 +91,26 @@ class ModuleAnalysis:
     def __init__(
         self,
         tree: ast.Module,
-        imports: dict[str, str],
+        imports: dict[str, str] | None,
         sources: frozenset[str],
         entry: str | None,
         budget: Budget | None = None,
     ) -> None:
         self.tree = tree
+        # one traversal of the tree serves the engine, the context and the rules
+        self.parents: dict[int, ast.AST] = {}
+        self.by_type: dict[type[ast.AST], list[ast.AST]] = {}
+        stack: deque[ast.AST] = deque([tree])
+        parents = self.parents
+        by_type = self.by_type
+        while stack:
+            node = stack.popleft()  # breadth first, the order of ast.walk
+            by_type.setdefault(type(node), []).append(node)
+            for child in ast.iter_child_nodes(node):
+                parents[id(child)] = node
+                stack.append(child)
+        if imports is None:
+            imports = build_import_map(tree, [*by_type.get(ast.Import, []), *by_type.get(ast.ImportFrom, [])])
         self.imports = imports
         self.sources = sources
         self.entry = entry
@@ -120,6 +134,8 @@ class ModuleAnalysis:
         self._current_defs: dict[str, list[ast.expr]] = {}
         self._module_consts: dict[str, ast.expr] = {}
         self._exit_state: State = {}
+        self._nested_cache: dict[int, list[FunctionNode]] = {}
+        self._nested_ready = False
         self._collect()
         self.guards = GuardModel(imports, self._def_of, self._is_constant, self._const_str)
 
@@ -182,7 +198,7 @@ class ModuleAnalysis:
 
     def _select_source_functions(self) -> list[FunctionNode]:
         chosen: list[FunctionNode] = []
-        all_defs = [n for n in ast.walk(self.tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        all_defs = self.all_functions()
         if self.entry is not None:
             name = self.entry.split(".")[-1]
             for f in all_defs:
@@ -206,8 +222,8 @@ class ModuleAnalysis:
             self.source_functions = self._select_source_functions()
             for func in self.source_functions:
                 self.analyze_function(func, self._param_taints(func), {}, depth=0)
-            for node in ast.walk(self.tree):
-                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and id(node) not in self.analyzed:
+            for node in sorted(self.all_functions(), key=lambda f: f.lineno):
+                if id(node) not in self.analyzed:
                     self.analyze_function(node, {}, {}, depth=0)
         except (BudgetExceeded, RecursionError):
             self.budget.exhausted = True
@@ -706,10 +722,21 @@ class ModuleAnalysis:
             return self.methods.get(id(cls), {}).get(func.attr)
         return None
 
+    def all_functions(self) -> list[FunctionNode]:
+        return [*self.by_type.get(ast.FunctionDef, []), *self.by_type.get(ast.AsyncFunctionDef, [])]  # type: ignore[list-item]
+
     def _current_nested(self, fr: Frame) -> list[FunctionNode]:
         if fr.func is self.tree or not isinstance(fr.func, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return []
-        return [s for s in ast.walk(fr.func) if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s is not fr.func]
+        if not self._nested_ready:
+            self._nested_ready = True
+            for d in self.all_functions():
+                cur = self.parents.get(id(d))
+                while cur is not None:
+                    if isinstance(cur, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        self._nested_cache.setdefault(id(cur), []).append(d)
+                    cur = self.parents.get(id(cur))
+        return self._nested_cache.get(id(fr.func), [])
 
     def _call_local(
         self,

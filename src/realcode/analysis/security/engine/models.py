@@ -126,9 +126,6 @@ NON_PROPAGATING_METHODS = frozenset(
         "hexdigest",
         "digest",
         "__len__",
-        "fullmatch",
-        "match",
-        "search",
         "verify",
     }
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
 
 # Old or alternative module names that mean the same API.
 _MODULE_ALIASES = {
@@ -22,10 +23,11 @@ def _normalize(name: str) -> str:
     return name
 
 
-def build_import_map(tree: ast.AST) -> dict[str, str]:
-    """Local name -> qualified name for every import in the module (imports inside functions included)."""
+def build_import_map(tree: ast.AST, nodes: Iterable[ast.AST] | None = None) -> dict[str, str]:
+    """Local name -> qualified name for every import in the module (imports inside functions included);
+    ``nodes`` may give the module's import statements when the caller already has them."""
     imports: dict[str, str] = {}
-    for node in ast.walk(tree):
+    for node in nodes if nodes is not None else ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:

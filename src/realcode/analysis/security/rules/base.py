@@ -80,7 +80,7 @@ class TaintSinkRule(Rule):
         return f"{self.what} reaches {sink.label}"
 
     def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
-        for call in ctx.calls():
+        for call in ctx.tainted_calls():
             for sink in self.sinks:
                 if not match_sink(sink, call, ctx.imports):
                     continue
@@ -119,9 +119,16 @@ def register(cls: type[Rule]) -> type[Rule]:
     return cls
 
 
+_IMPORTED = False
+
+
 def _import_rule_modules() -> None:
+    global _IMPORTED
+    if _IMPORTED:
+        return
     import realcode.analysis.security.rules as pkg
 
+    _IMPORTED = True
     for info in pkgutil.iter_modules(pkg.__path__):
         if info.name != "base" and not info.name.startswith("_"):
             importlib.import_module(f"{pkg.__name__}.{info.name}")

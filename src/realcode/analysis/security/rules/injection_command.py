@@ -92,7 +92,7 @@ class _CommandRule(Rule):
     shell_constant_program: ClassVar[bool]
 
     def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
-        for call in ctx.calls():
+        for call in ctx.tainted_calls():
             for sink in SHELL_SINKS:
                 if not match_sink(sink, call, ctx.imports):
                     continue

@@ -247,3 +247,54 @@ def _leading_literal(ctx: AnalysisContext, node: ast.AST) -> str | None:
         text = ctx.const_str(node.func.value)
         return text.lstrip() if text is not None else None
     return None
+
+
+def _placeholder_literal(ctx: AnalysisContext, expr: ast.expr) -> bool:
+    """``"{{" + key + "}}"``, ``"{{name}}"``, ``f"${{{key}}}"``: a template placeholder."""
+    texts: list[str] = []
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            texts.append(node.value)
+    text = "".join(texts)
+    return ("{{" in text and "}}" in text) or ("{%" in text) or ("${" in text and "}" in text)
+
+
+@register
+class HandRolledTemplate(Rule):
+    """Attacker values are substituted into a template by ``str.replace`` on placeholders (``{{name}}``)
+    without escaping: a hand-rolled template engine that lets values inject markup or template syntax.
+
+    Bad::
+
+        for key, value in values.items():
+            page = page.replace("{{" + key + "}}", str(value))
+
+    Good::
+
+        for key, value in values.items():
+            page = page.replace("{{" + key + "}}", html.escape(str(value)))
+    """
+
+    id = "RC-INJ-006"
+    cwe = "CWE-74"
+    name = "hand-rolled-template"
+    severity = Severity.MEDIUM
+    confidence = Confidence.LOW
+    blind_spots = "Substitution through `re.sub` callbacks or `string.Template` is not recognised."
+
+    def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
+        for call in ctx.tainted_calls():
+            func = call.func
+            if not (isinstance(func, ast.Attribute) and func.attr == "replace" and len(call.args) >= 2):
+                continue
+            if not _placeholder_literal(ctx, call.args[0]):
+                continue
+            t = ctx.taint_of(call.args[1])
+            if t is None or not t.is_live("html"):
+                continue
+            yield self.finding(
+                ctx,
+                call,
+                "attacker value substituted into a template placeholder without escaping",
+                ctx.trace(t, call, "template placeholder (sink)"),
+            )

@@ -55,7 +55,7 @@ class LogInjection(Rule):
     )
 
     def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
-        for call in ctx.calls():
+        for call in ctx.tainted_calls():
             func = call.func
             if not isinstance(func, ast.Attribute) or func.attr not in _LEVELS or not call.args:
                 continue

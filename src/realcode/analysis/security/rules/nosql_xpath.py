@@ -58,7 +58,7 @@ class NoSQLInjection(Rule):
     def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
         if not any(v.split(".")[0] in _MONGO_MODULES for v in ctx.imports.values()):
             return
-        for call in ctx.calls():
+        for call in ctx.tainted_calls():
             func = call.func
             if not isinstance(func, ast.Attribute) or func.attr not in _MONGO_METHODS or not call.args:
                 continue

@@ -63,15 +63,22 @@ class RequestForgery(TaintSinkRule):
         ),
     )
     blind_spots = (
-        "Clients held in attributes or created by factories are recognised only by their module; DNS rebinding "
+        "A parameter used as the whole URL of a fetch helper is not reported unless the function parses it "
+        "(treats it as untrusted). Clients held in attributes or created by factories are recognised only by their module; DNS rebinding "
         "and redirects followed by the client are out of scope."
     )
 
     def accept(self, ctx: AnalysisContext, call: ast.Call, arg: ast.expr, sink: Sink) -> bool:
         q = qualify(call.func, ctx.imports)
-        if q in ("requests.request", "httpx.request") and arg is call.args[0] if call.args else False:
+        if q in ("requests.request", "httpx.request") and call.args and arg is call.args[0]:
             return False  # the HTTP method, not the URL
-        return True
+        t = ctx.taint_of(arg)
+        if t is None:
+            return False
+        # A parameter that *is* the URL is the function's contract (`def fetch(url)`); it is attacker data when
+        # it comes from outside, or when the function itself parses it as untrusted (a validator) and then
+        # fetches it without checking the host.
+        return bool(t.live_where("url", external=True)) or any(o in ctx.url_origins for o in t.live("url"))
 
 
 @register

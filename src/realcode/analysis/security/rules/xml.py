@@ -68,7 +68,7 @@ class XXE(Rule):
     )
 
     def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
-        for call in ctx.calls():
+        for call in ctx.tainted_calls():
             q = qualify(call.func, ctx.imports)
             reason: str | None = None
             if q in _LXML_PARSE:
