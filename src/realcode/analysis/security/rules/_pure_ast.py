@@ -357,3 +357,33 @@ def facts_of(ctx: Any) -> ModuleFacts:
     except (AttributeError, TypeError):  # a context with __slots__: recompute next time
         pass
     return facts
+
+
+def attacker_flow(ctx: Any, expr: ast.expr, sink: ast.AST, note: str) -> tuple[str, list[Any]] | None:
+    """Whether ``expr`` carries attacker data: (where it comes from, source-to-sink trace), or None.
+
+    Uses the taint engine of the analysis context (entry function, source kinds, call summaries) when the
+    context has one; otherwise falls back to the parameters of the enclosing function.
+    """
+    from realcode.analysis.findings import TraceStep
+    from realcode.analysis.security.rules.base import node_location
+
+    taint_of = getattr(ctx, "taint_of", None)
+    if taint_of is not None:
+        taint = taint_of(expr)
+        if taint is None:
+            return None
+        trace = list(ctx.trace(taint, sink, note))
+        origin = trace[0].note if len(trace) > 1 else "attacker-controlled input"
+        return origin, trace
+    facts = facts_of(ctx)
+    func = facts.enclosing_function(sink)
+    roots = parameter_roots(expr, func)
+    if not roots or func is None:
+        return None
+    origin = f"parameter `{roots[0]}`"
+    trace = [
+        TraceStep(location=node_location(ctx.path, func), note=f"{origin} (source)"),
+        TraceStep(location=node_location(ctx.path, sink), note=note),
+    ]
+    return origin, trace

@@ -12,17 +12,17 @@ import ast
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from realcode.analysis.findings import Confidence, Finding, Severity, TraceStep
+from realcode.analysis.findings import Confidence, Finding, Severity
 from realcode.analysis.security.rules._pure_ast import (
     NOT_CONSTANT,
     ModuleFacts,
     argument,
+    attacker_flow,
     derived_names,
     dominating_membership_guards,
     facts_of,
-    parameter_roots,
 )
-from realcode.analysis.security.rules.base import Rule, node_location, register
+from realcode.analysis.security.rules.base import Rule, register
 
 if TYPE_CHECKING:
     from realcode.analysis.security.context import AnalysisContext
@@ -341,8 +341,8 @@ class CallerChosenAlgorithm(Rule):
     severity = Severity.HIGH
     confidence = Confidence.MEDIUM
     blind_spots = (
-        "Only values derived from the enclosing function's parameters are seen (not ones read from files or "
-        "globals); an allow-list checked in a caller, or by a helper function, is not recognised."
+        "The allow-list must be checked in the function that makes the call: one checked by a caller, or by a "
+        "helper function, is not recognised."
     )
 
     def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
@@ -357,25 +357,20 @@ class CallerChosenAlgorithm(Rule):
             if algo is None:
                 continue
             func = facts.enclosing_function(call)
-            roots = parameter_roots(algo, func)
-            if not roots or func is None:
-                continue
-            if _constant_choice(facts, algo, func):
+            if func is not None and _constant_choice(facts, algo, func):
                 continue
             stmt = facts.statement_of(call)
             if stmt is not None and _allow_listed(facts, stmt, func, derived_names(algo, func)):
                 continue
-            trace = [
-                TraceStep(location=node_location(ctx.path, func), note=f"parameter `{roots[0]}` (source)"),
-                TraceStep(
-                    location=node_location(ctx.path, call), note=f"algorithm argument of {name} (sink)"
-                ),
-            ]
+            flow = attacker_flow(ctx, algo, call, f"algorithm argument of {name} (sink)")
+            if flow is None:
+                continue
+            origin, trace = flow
             yield self.finding(
                 ctx,
                 call,
-                f"the hash algorithm of {name} comes from `{roots[0]}` with no allow-list of strong algorithms; "
-                "MD5/SHA-1 can be chosen",
+                f"the hash algorithm of {name} comes from {origin.removesuffix(' (source)')} with no allow-list "
+                "of strong algorithms; MD5/SHA-1 can be chosen",
                 trace,
             )
 

@@ -12,16 +12,16 @@ import stat
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from realcode.analysis.findings import Confidence, Finding, Severity, TraceStep
+from realcode.analysis.findings import Confidence, Finding, Severity
 from realcode.analysis.security.rules._pure_ast import (
     ModuleFacts,
     argument,
+    attacker_flow,
     derived_names,
     dominating_membership_guards,
     facts_of,
-    parameter_roots,
 )
-from realcode.analysis.security.rules.base import Rule, node_location, register
+from realcode.analysis.security.rules.base import Rule, register
 
 if TYPE_CHECKING:
     from realcode.analysis.security.context import AnalysisContext
@@ -148,23 +148,20 @@ class CallerChosenPermissions(Rule):
             func = facts.enclosing_function(call)
             if mode_arg is None or func is None:
                 continue
-            roots = parameter_roots(mode_arg, func)
-            if not roots:
-                continue
             stmt = facts.statement_of(call)
             if stmt is None or _owner_checked(facts, stmt, func):
                 continue
             names = derived_names(mode_arg, func)
             if any(g.names & names for g in dominating_membership_guards(facts, stmt, func)):
                 continue
-            trace = [
-                TraceStep(location=node_location(ctx.path, func), note=f"parameter `{roots[0]}` (source)"),
-                TraceStep(location=node_location(ctx.path, call), note="mode argument of chmod (sink)"),
-            ]
+            flow = attacker_flow(ctx, mode_arg, call, "mode argument of chmod (sink)")
+            if flow is None:
+                continue
+            origin, trace = flow
             yield self.finding(
                 ctx,
                 call,
-                f"chmod with caller-chosen mode `{roots[0]}` and no check that the file is ours",
+                f"chmod with a mode from {origin.removesuffix(' (source)')} and no check that the file is ours",
                 trace,
             )
 

@@ -20,23 +20,23 @@ if TYPE_CHECKING:
 
 SHARED_TMP_DIRS = ("/tmp/", "/var/tmp/", "/dev/shm/")
 _MKTEMP = {"tempfile.mktemp", "os.tempnam", "os.tmpnam"}
-# calls that create or open a file at the path given as their first argument
-_PATH_SINKS = {
-    "open",
-    "io.open",
-    "os.open",
-    "codecs.open",
-    "os.mkdir",
-    "os.makedirs",
-    "os.mkfifo",
-    "pathlib.Path",
-    "pathlib.PurePath",
-    "shutil.copy",
-    "shutil.copyfile",
-    "shutil.copy2",
-    "shutil.move",
-    "logging.FileHandler",
-    "sqlite3.connect",
+# calls that create or open a file, and (position, keyword) of that path
+_PATH_SINKS: dict[str, tuple[int, str | None]] = {
+    "open": (0, "file"),
+    "io.open": (0, "file"),
+    "os.open": (0, "path"),
+    "codecs.open": (0, "filename"),
+    "os.mkdir": (0, "path"),
+    "os.makedirs": (0, "name"),
+    "os.mkfifo": (0, "path"),
+    "pathlib.Path": (0, None),
+    "pathlib.PurePath": (0, None),
+    "shutil.copy": (1, "dst"),
+    "shutil.copyfile": (1, "dst"),
+    "shutil.copy2": (1, "dst"),
+    "shutil.move": (1, "dst"),
+    "logging.FileHandler": (0, "filename"),
+    "sqlite3.connect": (0, "database"),
 }
 
 
@@ -95,10 +95,11 @@ class PredictableTempPath(Rule):
     def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
         facts = facts_of(ctx)
         for call, name in facts.calls():
-            if name not in _PATH_SINKS:
+            spec = _PATH_SINKS.get(name)
+            if spec is None:
                 continue
             func = facts.enclosing_function(call)
-            path = argument(call, 0, "file" if name in {"open", "io.open"} else None)
+            path = argument(call, *spec)
             where = _predictable_tmp(facts, path, func)
             if where is not None:
                 yield self.finding(
