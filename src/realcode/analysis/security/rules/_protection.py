@@ -20,7 +20,7 @@ time budget.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 #: Calls that build an empty or literal container at module level: a module-level name bound to one of these is
@@ -134,6 +134,9 @@ def names_in(node: ast.AST | None) -> Iterator[str]:
             yield sub.id
 
 
+_NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
 def walk_function(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.AST]:
     """``ast.walk`` over a function body that does not descend into nested functions, classes or lambdas."""
     stack: list[ast.AST] = list(reversed(fn.body))
@@ -199,7 +202,8 @@ class ModuleFacts:
     imports: dict[str, str] = field(default_factory=dict)  # local name -> imported dotted name
 
     @classmethod
-    def of(cls, tree: ast.Module) -> ModuleFacts:
+    def of(cls, tree: ast.Module, nodes_of: NodesOf | None = None) -> ModuleFacts:
+        """Facts of ``tree``; ``nodes_of`` (type -> nodes of that type) saves a walk when the caller has one."""
         facts = cls(tree=tree)
         for stmt in tree.body:
             if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -217,15 +221,19 @@ class ModuleFacts:
                             facts.stores[t.id] = value
                         elif constant_like(value):
                             facts.constants[t.id] = value
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ClassDef):
-                facts.classes.setdefault(node.name, node)
-            elif isinstance(node, ast.Import):
-                for alias in node.names:
-                    facts.imports[alias.asname or alias.name.split(".")[0]] = (
-                        alias.name if alias.asname else alias.name.split(".")[0]
-                    )
-            elif isinstance(node, ast.ImportFrom) and node.module:
+        find = nodes_of or _walker(tree)
+        for node in find(ast.ClassDef):
+            assert isinstance(node, ast.ClassDef)
+            facts.classes.setdefault(node.name, node)
+        for node in find(ast.Import):
+            assert isinstance(node, ast.Import)
+            for alias in node.names:
+                facts.imports[alias.asname or alias.name.split(".")[0]] = (
+                    alias.name if alias.asname else alias.name.split(".")[0]
+                )
+        for node in find(ast.ImportFrom):
+            assert isinstance(node, ast.ImportFrom)
+            if node.module:
                 for alias in node.names:
                     facts.imports[alias.asname or alias.name] = f"{node.module}.{alias.name}"
         return facts
@@ -250,6 +258,17 @@ class ModuleFacts:
                 if isinstance(item, ast.FunctionDef) and item.name in {"__getattr__", "__getattribute__"}:
                     out.add(name)
         return out
+
+
+NodesOf = Callable[[type[ast.AST]], Sequence[ast.AST]]
+
+
+def _walker(tree: ast.AST) -> NodesOf:
+    """A ``nodes_of`` over one walk of ``tree``."""
+    by_type: dict[type[ast.AST], list[ast.AST]] = {}
+    for node in ast.walk(tree):
+        by_type.setdefault(type(node), []).append(node)
+    return lambda kind: by_type.get(kind, [])
 
 
 def is_container_value(value: ast.expr) -> bool:
@@ -277,6 +296,13 @@ class FunctionFacts:
     used: set[str]  # every name read in the body
     nodes: list[ast.AST]  # every node of the body (nested functions and classes excluded), in walk order
     defaulted: set[str]  # parameters with a default value (configuration rather than caller identity)
+    by_type: dict[type[ast.AST], list[ast.AST]] = field(default_factory=dict)
+
+    def of_type(self, *kinds: type[ast.AST]) -> list[ast.AST]:
+        """The nodes of the body of the given AST types, in walk order within each type."""
+        if len(kinds) == 1:
+            return self.by_type.get(kinds[0], [])
+        return [n for k in kinds for n in self.by_type.get(k, [])]
 
     @classmethod
     def of(cls, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> FunctionFacts:
@@ -292,62 +318,87 @@ class FunctionFacts:
         loop_vars: set[str] = set()
         used: set[str] = set()
         flows: list[tuple[list[str], ast.AST]] = []  # (targets, value) pairs for the provenance fixpoint
-        nodes = list(walk_function(fn))
-        for node in nodes:
-            for child in ast.iter_child_nodes(node):
+        nodes: list[ast.AST] = []
+        by_type: dict[type[ast.AST], list[ast.AST]] = {}
+        # One pre-order traversal gives the node list and the parent links (this is the hot path of the rules).
+        stack: list[ast.AST] = list(reversed(fn.body))
+        while stack:
+            node = stack.pop()
+            nodes.append(node)
+            children: list[ast.AST] = []
+            for name in node._fields:
+                value = getattr(node, name, None)
+                if isinstance(value, ast.AST):
+                    if not isinstance(value, _NESTED_SCOPES):
+                        children.append(value)
+                elif isinstance(value, list):
+                    children.extend(
+                        v for v in value if isinstance(v, ast.AST) and not isinstance(v, _NESTED_SCOPES)
+                    )
+            for child in children:
                 parents[child] = node
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-                used.add(node.id)
-            if isinstance(node, ast.Assign):
+            stack.extend(reversed(children))
+            kind = type(node)
+            by_type.setdefault(kind, []).append(node)
+            if kind is ast.Name:
+                if isinstance(node.ctx, ast.Load):  # type: ignore[attr-defined]
+                    used.add(node.id)  # type: ignore[attr-defined]
+            elif kind is ast.Assign:
+                assert isinstance(node, ast.Assign)
                 tnames = [n for t in node.targets for n in _target_names(t)]
-                flows.append((tnames, node.value))
-                for t in node.targets:
-                    for n in _target_names(t):
-                        bindings.setdefault(n, []).append(node.value)
-            elif isinstance(node, ast.AnnAssign) and node.value is not None:
-                tnames = list(_target_names(node.target))
                 flows.append((tnames, node.value))
                 for n in tnames:
                     bindings.setdefault(n, []).append(node.value)
-            elif isinstance(node, ast.AugAssign):
-                tnames = list(_target_names(node.target))
-                flows.append((tnames, node.value))
-            elif isinstance(node, ast.For | ast.AsyncFor | ast.comprehension):
-                tnames = list(_target_names(node.target))
-                flows.append((tnames, node.iter))
-                loop_vars.update(tnames)
-                for n in tnames:
-                    bindings.setdefault(n, []).append(node.iter)
-            elif isinstance(node, ast.withitem) and node.optional_vars is not None:
-                tnames = list(_target_names(node.optional_vars))
-                flows.append((tnames, node.context_expr))
-                for n in tnames:
-                    bindings.setdefault(n, []).append(node.context_expr)
-            elif isinstance(node, ast.NamedExpr):
-                flows.append(([node.target.id], node.value))
-                bindings.setdefault(node.target.id, []).append(node.value)
-        # Subscript/attribute stores taint their root (``d[k] = tainted`` makes ``d`` carry ``tainted``).
-        for node in nodes:
-            if isinstance(node, ast.Assign):
+                # Subscript/attribute stores taint their root (``d[k] = tainted`` makes ``d`` carry ``tainted``).
                 for t in node.targets:
                     if isinstance(t, ast.Subscript | ast.Attribute):
                         r = root_name(t)
                         if r is not None:
                             flows.append(([r], node.value))
+            elif kind is ast.AnnAssign:
+                assert isinstance(node, ast.AnnAssign)
+                if node.value is not None:
+                    tnames = list(_target_names(node.target))
+                    flows.append((tnames, node.value))
+                    for n in tnames:
+                        bindings.setdefault(n, []).append(node.value)
+            elif kind is ast.AugAssign:
+                assert isinstance(node, ast.AugAssign)
+                flows.append((list(_target_names(node.target)), node.value))
+            elif kind is ast.For or kind is ast.AsyncFor or kind is ast.comprehension:
+                assert isinstance(node, ast.For | ast.AsyncFor | ast.comprehension)
+                tnames = list(_target_names(node.target))
+                flows.append((tnames, node.iter))
+                loop_vars.update(tnames)
+                for n in tnames:
+                    bindings.setdefault(n, []).append(node.iter)
+            elif kind is ast.withitem:
+                assert isinstance(node, ast.withitem)
+                if node.optional_vars is not None:
+                    tnames = list(_target_names(node.optional_vars))
+                    flows.append((tnames, node.context_expr))
+                    for n in tnames:
+                        bindings.setdefault(n, []).append(node.context_expr)
+            elif kind is ast.NamedExpr:
+                assert isinstance(node, ast.NamedExpr)
+                flows.append(([node.target.id], node.value))
+                bindings.setdefault(node.target.id, []).append(node.value)
         deps: dict[str, frozenset[str]] = {p: frozenset({p}) for p in params}
+        flow_names = [(tnames, set(names_in(value))) for tnames, value in flows]
         for _ in range(4):
             changed = False
-            for tnames, value in flows:
+            for tnames, sources in flow_names:
                 src: set[str] = set()
-                for n in names_in(value):
-                    src |= deps.get(n, frozenset())
+                for n in sources:
+                    d = deps.get(n)
+                    if d:
+                        src |= d
                 if not src:
                     continue
                 for tname in tnames:
                     old = deps.get(tname, frozenset())
-                    new = old | src
-                    if new != old:
-                        deps[tname] = frozenset(new)
+                    if not src <= old:
+                        deps[tname] = frozenset(old | src)
                         changed = True
             if not changed:
                 break
@@ -356,7 +407,7 @@ class FunctionFacts:
             {a.arg for a in positional[len(positional) - len(args.defaults) :]} if args.defaults else set()
         )
         defaulted |= {a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is not None}
-        return cls(fn, params, parents, deps, bindings, loop_vars, used, nodes, defaulted)
+        return cls(fn, params, parents, deps, bindings, loop_vars, used, nodes, defaulted, by_type)
 
     def params_of(self, node: ast.AST | None) -> set[str]:
         """Parameters that ``node`` derives from."""
@@ -514,6 +565,7 @@ class Analysis:
     entry: str | None
     module: ModuleFacts
     functions: list[FunctionFacts]
+    nodes_of: NodesOf
     _all: list[FunctionFacts] | None = None
 
     def all_functions(self) -> list[FunctionFacts]:
@@ -521,9 +573,9 @@ class Analysis:
         if self._all is None:
             chosen = {id(f.node): f for f in self.functions}
             out: list[FunctionFacts] = []
-            for node in ast.walk(self.tree):
-                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                    out.append(chosen.get(id(node)) or FunctionFacts.of(node))
+            for node in [*self.nodes_of(ast.FunctionDef), *self.nodes_of(ast.AsyncFunctionDef)]:
+                assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+                out.append(chosen.get(id(node)) or FunctionFacts.of(node))
             self._all = out
         return self._all
 
@@ -541,11 +593,13 @@ def analysis_of(ctx: object) -> Analysis | None:
         entry = None
     if _CACHE and _CACHE[0].tree is tree and _CACHE[0].entry == entry:
         return _CACHE[0]
-    module = ModuleFacts.of(tree)
+    nodes_of = getattr(ctx, "nodes_of", None)
+    find: NodesOf = nodes_of if callable(nodes_of) else _walker(tree)
+    module = ModuleFacts.of(tree, find)
     fns = [FunctionFacts.of(fn) for fn in source_functions(tree, entry)]
     if entry is not None and not fns:
         # An entry that the module does not define: fall back to every top-level function.
         fns = [FunctionFacts.of(fn) for fn in source_functions(tree, None)]
-    result = Analysis(tree, entry, module, fns)
+    result = Analysis(tree, entry, module, fns, find)
     _CACHE[:] = [result]
     return result

@@ -65,7 +65,7 @@ def _keyed_store_access(
 
 def privileged_ops(facts: FunctionFacts, module: ModuleFacts) -> Iterator[PrivilegedOp]:
     """Reads returned from and mutations of store records selected by an input."""
-    for node in facts.nodes:
+    for node in facts.of_type(ast.Assign, ast.AugAssign, ast.Delete, ast.Call, ast.Return):
         if isinstance(node, ast.Assign | ast.AugAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for t in targets:

@@ -88,7 +88,7 @@ def request_inputs(facts: FunctionFacts) -> set[str]:
     """Inputs used as HTTP requests: read through at least one request part."""
     params = set(facts.params)
     out: set[str] = set()
-    for node in facts.nodes:
+    for node in facts.of_type(ast.Subscript, ast.Attribute, ast.Call):
         if _part(node, params) is not None:
             target = (
                 node.func.value
@@ -133,7 +133,7 @@ def _test_parts(test: ast.expr, requests: set[str], parts: dict[str, set[str]]) 
 
 def _state_changes(facts: FunctionFacts, module: ModuleFacts) -> Iterator[tuple[ast.AST, set[str]]]:
     """Mutations of module-level stores, with the local names they use."""
-    for node in facts.nodes:
+    for node in facts.of_type(ast.Assign, ast.AugAssign, ast.Delete, ast.Call):
         targets: list[ast.AST] = []
         used: set[str] = set()
         if isinstance(node, ast.Assign | ast.AugAssign):
@@ -202,7 +202,7 @@ class CrossSiteRequestForgery(Rule):
                     node,
                     f"`{facts.node.name}` changes server state from a request without a CSRF token check",
                 )
-            for node in facts.nodes:
+            for node in facts.of_type(ast.Call):
                 if not isinstance(node, ast.Call) or analysis.module.resolve(call_name(node)) not in {
                     "json.loads",
                     "simplejson.loads",

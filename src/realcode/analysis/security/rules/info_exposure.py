@@ -35,7 +35,7 @@ _INTROSPECTION = frozenset({"vars", "globals", "locals"})
 
 def _format_calls(facts: FunctionFacts) -> Iterator[tuple[ast.Call, list[ast.expr]]]:
     """Calls formatting a caller-controlled template, with the arguments the template can reach."""
-    for node in facts.nodes:
+    for node in facts.of_type(ast.Call):
         if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
             continue
         args = [*node.args, *(k.value for k in node.keywords)]

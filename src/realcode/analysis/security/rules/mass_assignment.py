@@ -66,7 +66,7 @@ def _raw_mapping(node: ast.AST, facts: FunctionFacts) -> bool:
 def _caller_keys(facts: FunctionFacts) -> dict[str, ast.AST]:
     """Loop variables that range over the keys of a caller mapping: name -> the mapping expression."""
     out: dict[str, ast.AST] = {}
-    for node in facts.nodes:
+    for node in facts.of_type(ast.For, ast.comprehension):
         if not isinstance(node, ast.For | ast.comprehension):
             continue
         it = node.iter
@@ -129,7 +129,7 @@ class MassAssignment(Rule):
     def _bulk_updates(
         self, ctx: AnalysisContext, analysis: Analysis, facts: FunctionFacts
     ) -> Iterator[Finding]:
-        for node in facts.nodes:
+        for node in facts.of_type(ast.Call):
             if not (
                 isinstance(node, ast.Call)
                 and method_name(node) == "update"
@@ -158,7 +158,7 @@ class MassAssignment(Rule):
         keys = _caller_keys(facts)
         if not keys:
             return
-        for node in facts.nodes:
+        for node in facts.of_type(ast.Call, ast.Assign):
             key: ast.AST | None = None
             target: ast.AST | None = None
             if isinstance(node, ast.Call) and call_name(node) == "setattr" and len(node.args) >= 2:

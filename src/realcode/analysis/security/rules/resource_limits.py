@@ -89,7 +89,7 @@ def _bounded(facts: FunctionFacts, node: ast.AST, store: str | None = None) -> b
 def growth_sites(analysis: Analysis, facts: FunctionFacts, *, buffers: bool) -> Iterator[tuple[ast.AST, str]]:
     """Unbounded growth of module-level collections (or buffers) by caller input: (node, store)."""
     module = analysis.module
-    for node in facts.nodes:
+    for node in facts.of_type(ast.Call, ast.Assign, ast.AugAssign):
         store: str | None = None
         if isinstance(node, ast.Call) and method_name(node) in GROWING_METHODS:
             assert isinstance(node.func, ast.Attribute)
@@ -174,7 +174,7 @@ class UnboundedAllocation(Rule):
                     and any(facts.params_of(a) for a in value.args[1:])
                 ):
                     sized[name] = value
-        for node in facts.nodes:
+        for node in facts.of_type(ast.Return):
             if not isinstance(node, ast.Return) or not isinstance(node.value, ast.Name):
                 continue
             call = sized.get(node.value.id)
@@ -194,7 +194,7 @@ class UnboundedAllocation(Rule):
 
 def _stream_loops(analysis: Analysis, facts: FunctionFacts) -> Iterator[ast.While | ast.For]:
     """Loops that keep reading caller-controlled or network input."""
-    for node in facts.nodes:
+    for node in facts.of_type(ast.For, ast.While):
         if isinstance(node, ast.For):
             it = node.iter
             if isinstance(it, ast.Call) and method_name(it) in STREAM_ITERATORS:
@@ -276,15 +276,14 @@ class UncontrolledConsumption(Rule):
     ) -> Iterator[Finding]:
         clock = any(
             isinstance(n, ast.Call) and analysis.module.resolve(call_name(n)) in CLOCK_CALLS
-            for n in facts.nodes
+            for n in facts.of_type(ast.Call)
         )
         if not clock:
             return
         compared: set[str] = set()
-        for n in facts.nodes:
-            if isinstance(n, ast.Compare):
-                compared |= set(names_in(n))
-        for n in facts.nodes:
+        for n in facts.of_type(ast.Compare):
+            compared |= set(names_in(n))
+        for n in facts.of_type(ast.Assign):
             if (
                 not isinstance(n, ast.Assign)
                 or len(n.targets) != 1
@@ -361,7 +360,7 @@ class UncheckedBufferInput(Rule):
                 )
             raw = self._raw_inputs(facts)
             reported: set[str] = set()
-            for node in facts.nodes:
+            for node in facts.of_type(ast.Call):
                 if (
                     isinstance(node, ast.Call)
                     and method_name(node) in PARSING_METHODS
@@ -387,7 +386,7 @@ class UncheckedBufferInput(Rule):
             if isinstance(ann, ast.Name) and ann.id in {"bytes", "bytearray", "memoryview"}:
                 raw.add(a.arg)
         params = set(facts.params)
-        for node in facts.nodes:
+        for node in facts.of_type(ast.Call):
             if (
                 isinstance(node, ast.Call)
                 and method_name(node) in PARSING_METHODS

@@ -117,12 +117,13 @@ class UnverifiedSignature(Rule):
         analysis = analysis_of(ctx)
         if analysis is None:
             return
-        for node in ast.walk(analysis.tree):
-            if isinstance(node, ast.Call):
-                why = _verification_disabled(node, analysis)
-                if why:
-                    yield self.finding(ctx, node, why)
-            elif (
+        for node in analysis.nodes_of(ast.Call):
+            assert isinstance(node, ast.Call)
+            why = _verification_disabled(node, analysis)
+            if why:
+                yield self.finding(ctx, node, why)
+        for node in analysis.nodes_of(ast.Expr):
+            if (
                 isinstance(node, ast.Expr)
                 and isinstance(node.value, ast.Call)
                 and analysis.module.resolve(call_name(node.value)) == "hmac.compare_digest"

@@ -106,7 +106,7 @@ class _Scope:
         self.analysis = analysis
         self.facts = facts
         self.locked_handles: set[str] = set()
-        for node in facts.nodes:
+        for node in facts.of_type(ast.Call):
             if isinstance(node, ast.Call) and self.resolve(node) in LOCK_CALLS and node.args:
                 self.locked_handles.update(names_in(node.args[0]))
 
@@ -187,7 +187,7 @@ def _file_checks(scope: _Scope, test: ast.AST) -> set[str]:
 
 
 def _file_uses(scope: _Scope) -> Iterator[tuple[ast.Call, ast.AST]]:
-    for node in scope.facts.nodes:
+    for node in scope.facts.of_type(ast.Call):
         if not isinstance(node, ast.Call):
             continue
         name = scope.resolve(node)
@@ -245,10 +245,20 @@ class CheckThenUse(Rule):
         analysis = analysis_of(ctx)
         if analysis is None:
             return
-        for facts in analysis.all_functions():
+        # File races do not depend on who chose the path, so every function is examined, but only in modules
+        # that check files at all; handle races are looked for in the functions that serve callers.
+        checks_files = any(
+            isinstance(n, ast.Call) and analysis.module.resolve(call_name(n)) in FILE_CHECKS
+            for n in analysis.nodes_of(ast.Call)
+        )
+        chosen = {id(f.node) for f in analysis.functions}
+        for facts in analysis.all_functions() if checks_files else analysis.functions:
             scope = _Scope(analysis, facts)
             reported: set[int] = set()
-            for finding in [*self._file_races(ctx, scope), *self._handle_races(ctx, scope)]:
+            races = [*self._file_races(ctx, scope)] if checks_files else []
+            if id(facts.node) in chosen:
+                races += self._handle_races(ctx, scope)
+            for finding in races:
                 if finding.location.line not in reported:
                     reported.add(finding.location.line)
                     yield finding
@@ -278,7 +288,7 @@ class CheckThenUse(Rule):
         } | (set(facts.params) - set(facts.bindings))
         if not handles:
             return
-        for node in facts.nodes:
+        for node in facts.of_type(ast.Call):
             if not (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
