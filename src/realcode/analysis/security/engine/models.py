@@ -159,6 +159,7 @@ SANITIZERS: dict[str, frozenset[str]] = {
     "ast.literal_eval": frozenset({"code", "deser"}),
     "json.loads": frozenset({"code", "deser", "xml"}),
     "repr": frozenset({"log", "header"}),
+    "str": frozenset({"nosql"}),  # a string cannot be a query-operator document
 }
 
 # Method calls (by name) that neutralize for some kinds.
