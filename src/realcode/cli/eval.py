@@ -39,6 +39,9 @@ def eval_command(
     limit: Annotated[int | None, typer.Option(help="only the first N tasks")] = None,
     data: Annotated[str | None, typer.Option(help="benchmark data folder, file or dataset id")] = None,
     name: Annotated[str | None, typer.Option(help="run name in reports")] = None,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="samples per generation/assessment batch (the unit of resumption)")
+    ] = 64,
 ) -> None:
     """Evaluate a model (or a reference policy) on a benchmark: Function, Quality, Func-Qual with intervals."""
     from realcode.evaluation.run import EvalConfig, EvalError, EvalRun
@@ -81,7 +84,7 @@ def eval_command(
             bar.update(ids[stage], completed=done, total=total)  # type: ignore[arg-type]
 
         try:
-            metrics = EvalRun(out, config, progress=progress).run()
+            metrics = EvalRun(out, config, progress=progress).run(batch_size=batch_size)
         except (EvalError, DataError, ValueError) as exc:
             console.print(f"[red]error:[/] {exc}")
             raise typer.Exit(2) from None
@@ -108,7 +111,7 @@ def print_metrics(runs: list[dict[str, object]]) -> None:
             _cell(m, "dynamic_security", ci=False),
             _cell(m, "format_error", ci=False),
         )
-    Console().print(table)
+    Console(width=max(Console().width, 150)).print(table)
 
 
 def _cell(metrics: dict[str, dict[str, float]], key: str, *, ci: bool = True) -> str:

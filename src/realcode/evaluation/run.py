@@ -335,11 +335,11 @@ class EvalRun:
 
     # -- all steps ------------------------------------------------------------------------------------------
 
-    def run(self) -> dict[str, Any]:
+    def run(self, *, batch_size: int = 64) -> dict[str, Any]:
         """The whole pipeline, resumable; returns the metrics."""
         self.prepare()
-        self.generate()
-        self.assess()
+        self.generate(batch_size=batch_size)
+        self.assess(batch_size=batch_size)
         metrics = self.metrics()
         from realcode.evaluation.report import write_report
 
