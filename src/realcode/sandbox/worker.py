@@ -368,11 +368,43 @@ def _apply_limits(limits: dict[str, Any], config: dict[str, Any], cpu_budget: fl
         os.setresuid(int(uid), int(uid), int(uid))
 
 
+def _prepare_for_children(jobdir: str, worker_dir: str) -> None:
+    """Set, once in the worker, everything every child needs identically (environment, paths, streams,
+    signal dispositions), so that each fork only inherits it instead of redoing it."""
+    global _OUT, _ERR
+    for number in (signal.SIGCHLD, signal.SIGPIPE, signal.SIGTERM, signal.SIGXCPU, signal.SIGXFSZ):
+        signal.signal(number, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    os.environ.clear()
+    os.environ.update(
+        HOME=jobdir,
+        TMPDIR=jobdir,
+        PATH="/usr/local/bin:/usr/bin:/bin",
+        LANG="C.UTF-8",
+        PYTHONIOENCODING="utf-8",
+        OPENBLAS_NUM_THREADS="1",
+        OMP_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+    )
+    tempfile.tempdir = jobdir
+    sys.path[:] = [jobdir] + [entry for entry in sys.path if entry and entry != worker_dir]
+    for name in ("serialize", "__realcode_worker__"):
+        sys.modules.pop(name, None)
+    sys.argv[:] = ["solution.py"]
+    # Streams over fds 0-2 that each child points at its own stdin/stdout/stderr; the worker never uses them.
+    sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8", errors="replace")
+    _OUT = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8", errors="backslashreplace")
+    _ERR = io.TextIOWrapper(
+        io.FileIO(2, "w", closefd=False), encoding="utf-8", errors="backslashreplace", line_buffering=True
+    )
+    sys.stdout, sys.stderr = _OUT, _ERR
+    sys.__stdout__, sys.__stderr__, sys.__stdin__ = _OUT, _ERR, sys.stdin  # type: ignore[misc]
+
+
 def _child_main(
     job: dict[str, Any], config: dict[str, Any], jobdir: str, fds: tuple[int, int, int, int], first_call: int
 ) -> None:
     """Entry of a forked child. Never returns."""
-    global _OUT, _ERR
     try:
         os.setsid()  # own process group: the worker kills the whole group
         stdin_fd, out_w, err_w, res_w = fds
@@ -381,35 +413,9 @@ def _child_main(
         os.dup2(out_w, 1)
         os.dup2(err_w, 2)
         os.closerange(RESULT_FD + 1, 1 << 16)
-        for number in (signal.SIGCHLD, signal.SIGPIPE, signal.SIGTERM, signal.SIGXCPU, signal.SIGXFSZ):
-            signal.signal(number, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
         remaining = max(1, len(job["calls"]) - first_call) if job["mode"] == "calls" else 1
         _apply_limits(job["limits"], config, float(job["limits"]["cpu_seconds"]) * (remaining + 1))
         os.chdir(jobdir)
-        os.environ.clear()
-        os.environ.update(
-            HOME=jobdir,
-            TMPDIR=jobdir,
-            PATH="/usr/local/bin:/usr/bin:/bin",
-            LANG="C.UTF-8",
-            PYTHONIOENCODING="utf-8",
-            OPENBLAS_NUM_THREADS="1",
-            OMP_NUM_THREADS="1",
-            MKL_NUM_THREADS="1",
-        )
-        tempfile.tempdir = jobdir
-        sys.path[:] = [jobdir] + [entry for entry in sys.path if entry and entry != config.get("worker_dir")]
-        for name in ("serialize", "__realcode_worker__"):
-            sys.modules.pop(name, None)
-        sys.argv[:] = ["solution.py"]
-        sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8", errors="replace")
-        _OUT = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8", errors="backslashreplace")
-        _ERR = io.TextIOWrapper(
-            io.FileIO(2, "w", closefd=False), encoding="utf-8", errors="backslashreplace", line_buffering=True
-        )
-        sys.stdout, sys.stderr = _OUT, _ERR
-        sys.__stdout__, sys.__stderr__, sys.__stdin__ = _OUT, _ERR, sys.stdin  # type: ignore[misc]
         gc.enable()
     except BaseException:
         os._exit(INTERNAL_EXIT)
@@ -451,22 +457,31 @@ class Child:
     """
 
     def __init__(
-        self, job: dict[str, Any], config: dict[str, Any], jobdir: str, stdin: bytes, first_call: int
+        self,
+        job: dict[str, Any],
+        config: dict[str, Any],
+        jobdir: str,
+        stdin: bytes,
+        first_call: int,
+        files: tuple[int, int, int],
     ):
         limits = job["limits"]
         self.cpu_limit = float(limits["cpu_seconds"])
         self.wall_limit = float(limits["wall_seconds"])
         self.output_cap = int(limits["output_bytes"])
-        stdin_fd = os.memfd_create("stdin", 0)
-        os.write(stdin_fd, stdin)
-        os.lseek(stdin_fd, 0, os.SEEK_SET)
-        self.out_fd = os.memfd_create("stdout", 0)
-        self.err_fd = os.memfd_create("stderr", 0)
+        # The worker's three memory files, emptied for this child. Nothing else can hold them now: the
+        # previous child and everything it started are dead and reaped.
+        stdin_fd, self.out_fd, self.err_fd = files
+        for fd in files:
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+        if stdin:
+            os.write(stdin_fd, stdin)
+            os.lseek(stdin_fd, 0, os.SEEK_SET)
         res_r, res_w = os.pipe()
         self.pid = os.fork()
         if self.pid == 0:
             _child_main(job, config, jobdir, (stdin_fd, self.out_fd, self.err_fd, res_w), first_call)
-        os.close(stdin_fd)
         os.close(res_w)
         self.pidfd = os.pidfd_open(self.pid)
         os.set_blocking(res_r, False)
@@ -604,10 +619,6 @@ class Child:
         os.close(self.res_r)
         os.close(self.pidfd)
 
-    def close(self) -> None:
-        os.close(self.out_fd)
-        os.close(self.err_fd)
-
     def death_reason(self, program: bool = False) -> str:
         """What ended the child, judged from the outside."""
         if self.kill_reason is not None:
@@ -644,6 +655,8 @@ class Worker:
         # Job directories live in a root-owned directory the children can traverse but not write.
         self.jobroot = tempfile.mkdtemp(prefix="realcode-", dir=config["tmp"])
         os.chmod(self.jobroot, 0o711)
+        self.jobdir = os.path.join(self.jobroot, "job")
+        self.files = (os.memfd_create("stdin", 0), os.memfd_create("stdout", 0), os.memfd_create("stderr", 0))
 
     # -- job directory
     def _place_files(self, jobdir: str, files: dict[str, str]) -> None:
@@ -719,7 +732,7 @@ class Worker:
     # -- jobs
     def run(self, job: dict[str, Any]) -> dict[str, Any]:
         started = time.monotonic()
-        jobdir = os.path.join(self.jobroot, "job")
+        jobdir = self.jobdir
         os.mkdir(jobdir, 0o700)
         if self.uid is not None:
             os.chown(jobdir, self.uid, self.gid if self.gid is not None else -1)
@@ -775,7 +788,7 @@ class Worker:
         first_child = True
         while True:
             self._place_files(jobdir, job["files"])
-            child = Child(job, self.config, jobdir, b"", next_call)
+            child = Child(job, self.config, jobdir, b"", next_call, self.files)
             loaded = False
             current: int | None = None
             expected = next_call
@@ -830,7 +843,7 @@ class Worker:
                 if next_call >= len(calls):
                     break
             finally:
-                child.close()
+                self._kill_leftovers()  # before the next child reuses the memory files
         job_result["calls"] = [result for result in results if result is not None]
         if job_result["status"] == "ok" and len(job_result["calls"]) != len(calls):
             return {"status": "infra_error", "infra_message": "calls went missing"}
@@ -841,7 +854,7 @@ class Worker:
         limit = int(job["limits"]["file_size_mb"]) << 20
         for stdin in job["stdin_runs"]:
             self._place_files(jobdir, job["files"])
-            child = Child(job, self.config, jobdir, stdin.encode("utf-8", "surrogateescape"), 0)
+            child = Child(job, self.config, jobdir, stdin.encode("utf-8", "surrogateescape"), 0, self.files)
             try:
                 report: dict[str, Any] | None = None
                 syntax: dict[str, Any] | None = None
@@ -865,7 +878,7 @@ class Worker:
                     }
                 out, err, cut = child.output()
             finally:
-                child.close()
+                self._kill_leftovers()  # before the next child reuses the memory files
             status = child.death_reason(program=True)
             if status == "infra_error":
                 return {"status": "infra_error", "infra_message": "sandbox child failed to start"}
@@ -961,6 +974,7 @@ def main() -> int:
     gc.freeze()  # children share these pages copy-on-write instead of touching them in every collection
     gc.disable()  # the worker allocates little; children re-enable collection
     worker = Worker(config)
+    _prepare_for_children(worker.jobdir, config["worker_dir"])
     ready = {
         "ready": True,
         "protocol": PROTOCOL_VERSION,
