@@ -10,4 +10,12 @@ from realcode.analysis.security.context import AnalysisContext
 from realcode.analysis.security.engine.models import DEFAULT_SOURCES, KINDS, SOURCE_KINDS
 from realcode.analysis.security.engine.taint import Taint
 
-__all__ = ["DEFAULT_SOURCES", "KINDS", "SOURCE_KINDS", "AnalysisContext", "Taint", "check_sources", "scan_code"]
+__all__ = [
+    "DEFAULT_SOURCES",
+    "KINDS",
+    "SOURCE_KINDS",
+    "AnalysisContext",
+    "Taint",
+    "check_sources",
+    "scan_code",
+]

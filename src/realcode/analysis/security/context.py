@@ -165,7 +165,9 @@ class AnalysisContext:
         steps: list[TraceStep] = []
         if taint is not None:
             for line, col, text in taint.trace:
-                steps.append(TraceStep(location=Location(path=self.path, line=line, column=col + 1), note=text))
+                steps.append(
+                    TraceStep(location=Location(path=self.path, line=line, column=col + 1), note=text)
+                )
         steps.append(
             TraceStep(
                 location=Location(
@@ -211,7 +213,9 @@ class AnalysisContext:
             for j, label in cfg.nodes[d].succs:
                 if label is None or label.kind != "cond" or not isinstance(label.test, ast.expr):
                     continue
-                others = [k for k, lab in cfg.nodes[d].succs if lab is not None and lab.outcome != label.outcome]
+                others = [
+                    k for k, lab in cfg.nodes[d].succs if lab is not None and lab.outcome != label.outcome
+                ]
                 if (j == n or j in dom) and not any(k == n or k in dom for k in others):
                     out.append((label.test, label.outcome))
         return out

@@ -133,7 +133,9 @@ class _Builder:
         for p, label in preds:
             self.cfg.add_edge(p, node, label)
 
-    def seq(self, body: list[ast.stmt], preds: list[tuple[int, EdgeLabel | None]]) -> list[tuple[int, EdgeLabel | None]]:
+    def seq(
+        self, body: list[ast.stmt], preds: list[tuple[int, EdgeLabel | None]]
+    ) -> list[tuple[int, EdgeLabel | None]]:
         for stmt in body:
             if not preds:
                 # unreachable code still gets nodes (so rules can ask about it) but no incoming edges
@@ -146,21 +148,26 @@ class _Builder:
             for h in self.handlers[-1]:
                 self.cfg.add_edge(node, h, None)
 
-    def stmt(self, s: ast.stmt, preds: list[tuple[int, EdgeLabel | None]]) -> list[tuple[int, EdgeLabel | None]]:
+    def stmt(
+        self, s: ast.stmt, preds: list[tuple[int, EdgeLabel | None]]
+    ) -> list[tuple[int, EdgeLabel | None]]:
         cfg = self.cfg
         if len(cfg.nodes) > self.max_nodes:
             # bounded work on pathological input: the rest of the body becomes one opaque straight line
             node = cfg._new("stmt", s)
             self._link(preds, node)
             return [(node, None)]
+        out: list[tuple[int, EdgeLabel | None]]
         if isinstance(s, ast.If):
             test = cfg._new("test", s)
             self._link(preds, test)
             self._may_raise_to_handlers(test)
             out = self.seq(s.body, [(test, EdgeLabel("cond", s.test, True))])
-            out += self.seq(s.orelse, [(test, EdgeLabel("cond", s.test, False))]) if s.orelse else [
-                (test, EdgeLabel("cond", s.test, False))
-            ]
+            out += (
+                self.seq(s.orelse, [(test, EdgeLabel("cond", s.test, False))])
+                if s.orelse
+                else [(test, EdgeLabel("cond", s.test, False))]
+            )
             return out
         if isinstance(s, ast.While):
             test = cfg._new("test", s)
@@ -188,7 +195,7 @@ class _Builder:
             self._link(preds, head)
             self._may_raise_to_handlers(head)
             return self.seq(s.body, [(head, None)])
-        if isinstance(s, ast.Try) or (hasattr(ast, "TryStar") and isinstance(s, getattr(ast, "TryStar"))):
+        if isinstance(s, ast.Try) or (hasattr(ast, "TryStar") and isinstance(s, ast.TryStar)):
             assert isinstance(s, ast.Try) or hasattr(s, "handlers")
             handler_nodes = [cfg._new("stmt", h) for h in s.handlers]  # type: ignore[attr-defined]
             self.handlers.append(handler_nodes)
@@ -198,7 +205,7 @@ class _Builder:
             body_out = self.seq(s.body, [(try_head, None)])  # type: ignore[attr-defined]
             self.handlers.pop()
             out = self.seq(s.orelse, body_out) if s.orelse else body_out  # type: ignore[attr-defined]
-            for h, hnode in zip(s.handlers, handler_nodes):  # type: ignore[attr-defined]
+            for h, hnode in zip(s.handlers, handler_nodes, strict=True):  # type: ignore[attr-defined]
                 out += self.seq(h.body, [(hnode, None)])
             if s.finalbody:  # type: ignore[attr-defined]
                 out = self.seq(s.finalbody, out)  # type: ignore[attr-defined]
@@ -206,7 +213,7 @@ class _Builder:
         if isinstance(s, ast.Match):
             head = cfg._new("test", s)
             self._link(preds, head)
-            out: list[tuple[int, EdgeLabel | None]] = []
+            out = []
             for case in s.cases:
                 cnode = cfg._new("case", case)
                 cfg.add_edge(head, cnode)

@@ -16,22 +16,22 @@ import ast
 import re
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from realcode.analysis.security.engine.cfg import CFG, EdgeLabel, build_cfg
 from realcode.analysis.security.engine.guards import NEED_NORM, GuardModel, Refinement, probe_kinds
 from realcode.analysis.security.engine.models import (
-    FILE_READ_METHODS,
     FULL_SANITIZER_PREFIXES,
     FULL_SANITIZERS,
     MARK_JOINED,
     MARK_NORMALIZED,
-    PATH_JOINERS,
     MUTATORS,
     NETWORK_METHODS,
     NON_PROPAGATING_METHODS,
     NORMALIZER_METHODS,
     NORMALIZERS,
+    PATH_JOINERS,
     SANITIZER_METHODS,
     SANITIZERS,
     SOURCE_ATTRS,
@@ -259,7 +259,11 @@ class ModuleAnalysis:
         sig = (id(func), _sig(params), _sig(closure))
         if sig in self._memo:
             return self._memo[sig]
-        if sig in self._in_progress or depth > self.budget.max_depth or self.budget.analyses >= self.budget.max_analyses:
+        if (
+            sig in self._in_progress
+            or depth > self.budget.max_depth
+            or self.budget.analyses >= self.budget.max_analyses
+        ):
             # recursion or too deep: assume arguments flow to the result
             return join_all(params.values())
         self.budget.check()
@@ -495,7 +499,7 @@ class ModuleAnalysis:
             if k is not None and k in st:
                 return st[k]
             q = qualify(e, self.imports)
-            if q is not None and q != k or (k is not None and k.startswith(("sys.", "os."))):
+            if (q is not None and q != k) or (k is not None and k.startswith(("sys.", "os."))):
                 src = self._attr_source(q or "", e)
                 if src is not None:
                     return src
@@ -573,22 +577,20 @@ class ModuleAnalysis:
                 return self._source(kind, node, q)
         return None
 
-    def _building(self, e: ast.AST, parts: list[Taint | None], nodes: list[ast.AST]) -> Taint | None:
+    def _building(self, e: ast.AST, parts: list[Taint | None], nodes: Sequence[ast.AST]) -> Taint | None:
         """String building: the join of the parts; placing text into markup consumes its ``html`` kind (the XSS
         rule reports at that point, so later uses of the built string do not report the same flow again)."""
         if all(p is None for p in parts):
             return None
         after_slash = False
         marked: list[Taint | None] = []
-        for node, part in zip(nodes, parts):
+        for node, part in zip(nodes, parts, strict=True):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and "/" in node.value:
                 after_slash = True
             marked.append(part.clear({MARK_JOINED}) if after_slash and part is not None else part)
         t = join_all(marked)
         assert t is not None
-        literal = "".join(
-            n.value for n in nodes if isinstance(n, ast.Constant) and isinstance(n.value, str)
-        )
+        literal = "".join(n.value for n in nodes if isinstance(n, ast.Constant) and isinstance(n.value, str))
         if literal and has_markup(literal):
             return t.clear({"html"})
         return t
@@ -680,7 +682,7 @@ class ModuleAnalysis:
                 if t is not None and fmt is not None and has_markup(fmt):
                     return t.clear({"html"})
                 return t
-            if meth == "join" and isinstance(func.value, ast.Constant):  # type: ignore[union-attr]
+            if meth == "join" and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Constant):
                 return args
         if meth is not None:
             return recv.join(args) if recv is not None else args
@@ -768,11 +770,16 @@ class ModuleAnalysis:
         for kw, t in kw_ts.items():
             if t is None:
                 continue
-            name = kw if kw is not None and (kw in names or any(a.arg == kw for a in target.args.kwonlyargs)) else (
-                target.args.kwarg.arg if target.args.kwarg is not None else None
-            )
-            if name is not None:
-                mapping[name] = t.step(e.lineno, e.col_offset, f"passed to {target.name}() as `{name}`")
+            if kw is not None and (kw in names or any(a.arg == kw for a in target.args.kwonlyargs)):
+                receivers = [kw]
+            elif target.args.kwarg is not None:
+                receivers = [target.args.kwarg.arg]
+            elif kw is None:  # f(**mapping): any parameter may receive it
+                receivers = names + [a.arg for a in target.args.kwonlyargs]
+            else:
+                receivers = []
+            for receiver in receivers:
+                mapping[receiver] = t.step(e.lineno, e.col_offset, f"passed to {target.name}() as `{receiver}`")
         closure = st if self._is_nested(target) else {}
         result = self.analyze_function(target, mapping, closure, fr.depth + 1)
         if result is not None:
@@ -868,6 +875,8 @@ def _assignments(body: list[ast.stmt], nested: bool) -> dict[str, list[ast.expr]
             out.setdefault(node.name, []).extend([ast.Constant(value=None)] * 2)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             for alias in node.names:
-                out.setdefault((alias.asname or alias.name).split(".")[0], []).extend([ast.Constant(value=None)] * 2)
+                out.setdefault((alias.asname or alias.name).split(".")[0], []).extend(
+                    [ast.Constant(value=None)] * 2
+                )
         stack.extend(ast.iter_child_nodes(node))
     return out

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -73,7 +74,9 @@ def _intersect(a: Refinement, b: Refinement) -> Refinement:
 def probe_kinds(pattern: str, flags: int) -> frozenset[str]:
     """Kinds for which a full match of ``pattern`` rejects every attack probe."""
     try:
-        rx = re.compile(pattern, flags)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rx = re.compile(pattern, flags)
     except (re.error, RecursionError, OverflowError, ValueError):
         return frozenset()
     cleared = []
@@ -168,16 +171,16 @@ class GuardModel:
     def statement_effect(self, stmt: ast.stmt) -> Refinement:
         """Refinement holding after ``stmt`` completes normally (calls that raise on failure)."""
         value: ast.AST | None = None
-        if isinstance(stmt, ast.Expr):
-            value = stmt.value
-        elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+        if isinstance(stmt, (ast.Expr, ast.Assign, ast.AnnAssign)):
             value = stmt.value
         if not isinstance(value, ast.Call) or not isinstance(value.func, ast.Attribute):
             return {}
         if value.func.attr == "relative_to":
             recv = value.func.value
-            normalized = isinstance(recv, ast.Call) and isinstance(recv.func, ast.Attribute) and (
-                recv.func.attr in _NORM_METHODS
+            normalized = (
+                isinstance(recv, ast.Call)
+                and isinstance(recv.func, ast.Attribute)
+                and (recv.func.attr in _NORM_METHODS)
             )
             key = key_of(recv)
             if key:
@@ -216,12 +219,18 @@ class GuardModel:
             if isinstance(d, ast.Attribute) and d.attr in HOST_ATTRS:
                 out[expr.id] = kinds
                 base = d.value
-            elif isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute) and d.func.attr in _KEY_METHODS:
+            elif (
+                isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute) and d.func.attr in _KEY_METHODS
+            ):
                 inner = d.func.value
                 if isinstance(inner, ast.Attribute) and inner.attr in HOST_ATTRS:
                     out[expr.id] = kinds
                     base = inner.value
-        elif isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in _KEY_METHODS:
+        elif (
+            isinstance(expr, ast.Call)
+            and isinstance(expr.func, ast.Attribute)
+            and expr.func.attr in _KEY_METHODS
+        ):
             return self._host_refinement(expr.func.value, kinds)
         if base is None:
             return None
@@ -254,7 +263,7 @@ class GuardModel:
             holds = outcome == isinstance(op, ast.In)
             if not holds:
                 return {}
-            if isinstance(right, ast.JoinedStr) or isinstance(right, ast.BinOp):
+            if isinstance(right, (ast.JoinedStr, ast.BinOp)):
                 return {}
             chars = self.const_str(right)
             if chars is not None:
@@ -267,7 +276,11 @@ class GuardModel:
             return {key: ALL} if key else {}
         if isinstance(op, (ast.Eq, ast.NotEq, ast.Is, ast.IsNot)):
             equal = outcome == isinstance(op, (ast.Eq, ast.Is))
-            if isinstance(right, ast.Constant) and right.value is None and isinstance(op, (ast.Is, ast.IsNot)):
+            if (
+                isinstance(right, ast.Constant)
+                and right.value is None
+                and isinstance(op, (ast.Is, ast.IsNot))
+            ):
                 # ``m is not None`` -> the truth of ``m``
                 return self.refine(left, equal is False, depth + 1)
             if not equal:
@@ -317,9 +330,10 @@ class GuardModel:
                     pattern, flags = compiled
                     return self._regex(pattern, flags, meth, call.args[0])
         if q in ("re.fullmatch", "re.match", "re.search") and len(call.args) >= 2:
-            pattern = self.const_str(call.args[0])
-            if pattern is None:
+            literal = self.const_str(call.args[0])
+            if literal is None:
                 return {}
+            pattern = literal
             flags = self._flags(call.args[2] if len(call.args) > 2 else _kw(call, "flags"))
             return self._regex(pattern, flags, q.split(".")[1], call.args[1])
         if q in ("os.path.commonpath", "os.path.commonprefix"):
@@ -360,13 +374,17 @@ class GuardModel:
             for k in self._url_roots(recv, 0):
                 out[k] = _URL_KIND
             return out
-        normalized_inline = isinstance(recv, ast.Call) and isinstance(recv.func, ast.Attribute) and (
-            recv.func.attr in _NORM_METHODS
+        normalized_inline = (
+            isinstance(recv, ast.Call)
+            and isinstance(recv.func, ast.Attribute)
+            and (recv.func.attr in _NORM_METHODS)
         )
         if isinstance(recv, ast.Call) and isinstance(recv.func, ast.Name) and recv.args:
             inner = recv.args[0]
             normalized_inline = normalized_inline or (
-                isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) and inner.func.attr in _NORM_METHODS
+                isinstance(inner, ast.Call)
+                and isinstance(inner.func, ast.Attribute)
+                and inner.func.attr in _NORM_METHODS
             )
         return {key: _PATH_KIND if normalized_inline else frozenset({NEED_NORM})}
 
@@ -374,7 +392,9 @@ class GuardModel:
         # set(x).issubset(ALLOWED_CHARS)
         if isinstance(recv, ast.Call) and qualify(recv.func, self.imports) == "set" and recv.args:
             key = key_of(recv.args[0])
-            chars = self.const_str(allowed.args[0]) if isinstance(allowed, ast.Call) and allowed.args else None
+            chars = (
+                self.const_str(allowed.args[0]) if isinstance(allowed, ast.Call) and allowed.args else None
+            )
             if chars is None:
                 chars = self.const_str(allowed)
             if key:

@@ -206,7 +206,7 @@ PROBES: dict[str, tuple[str, ...]] = {
     "shell": ("a;id", "a|id", "a&&id", "$(id)", "`id`", "a\nid", "a>f"),
     "cmd": ("-oProxyCommand=id", "/bin/sh", "--help=x"),
     "code": ("__import__('os').system('id')", "f()", "a.b()"),
-    "html": ("<script>", "a\"b", "a'b", "<b>"),
+    "html": ("<script>", 'a"b', "a'b", "<b>"),
     "path": ("../x", "/etc/passwd", "..\\x", ".."),
     "url": ("http://evil.example", "//evil.example", "https://evil.example/x"),
     "regex": ("(a+)+$", "a*", ".*"),

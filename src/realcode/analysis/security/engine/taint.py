@@ -76,14 +76,17 @@ class Taint:
         return [
             o
             for o, c in self.flows.items()
-            if kind not in c and ((mark is not None and mark in c) or (external and not o.startswith("param:")))
+            if kind not in c
+            and ((mark is not None and mark in c) or (external and not o.startswith("param:")))
         ]
 
     def all_have(self, mark: str) -> bool:
         return bool(self.flows) and all(mark in c for c in self.flows.values())
 
     def step(self, line: int, col: int, note: str) -> Taint:
-        if len(self.trace) >= MAX_TRACE or (self.trace and self.trace[-1][0] == line and self.trace[-1][2] == note):
+        if len(self.trace) >= MAX_TRACE or (
+            self.trace and self.trace[-1][0] == line and self.trace[-1][2] == note
+        ):
             return self
         return Taint(self.flows, (*self.trace, (line, col, note)))
 

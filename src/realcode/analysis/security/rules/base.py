@@ -89,7 +89,10 @@ class TaintSinkRule(Rule):
                     if taint is None or not taint.is_live(self.kind) or not self.accept(ctx, call, arg, sink):
                         continue
                     yield self.finding(
-                        ctx, call, self.message(ctx, call, sink), ctx.trace(taint, call, f"{sink.label} (sink)")
+                        ctx,
+                        call,
+                        self.message(ctx, call, sink),
+                        ctx.trace(taint, call, f"{sink.label} (sink)"),
                     )
                     break
                 else:
@@ -104,7 +107,11 @@ def node_location(path: str, node: ast.AST) -> Location:
     end_line = getattr(node, "end_lineno", None)
     end_col = getattr(node, "end_col_offset", None)
     return Location(
-        path=path, line=line, column=col, end_line=end_line, end_column=(end_col + 1) if end_col is not None else None
+        path=path,
+        line=line,
+        column=col,
+        end_line=end_line,
+        end_column=(end_col + 1) if end_col is not None else None,
     )
 
 
@@ -114,7 +121,9 @@ _REGISTRY: dict[str, type[Rule]] = {}
 def register(cls: type[Rule]) -> type[Rule]:
     """Class decorator adding a rule to the registry (ids must be unique)."""
     if cls.id in _REGISTRY and _REGISTRY[cls.id] is not cls:
-        raise ValueError(f"duplicate rule id {cls.id}: {_REGISTRY[cls.id].__qualname__} and {cls.__qualname__}")
+        raise ValueError(
+            f"duplicate rule id {cls.id}: {_REGISTRY[cls.id].__qualname__} and {cls.__qualname__}"
+        )
     _REGISTRY[cls.id] = cls
     return cls
 

@@ -11,14 +11,23 @@ from realcode.analysis.security.engine.sinks import Sink, is_true, keyword
 from realcode.analysis.security.rules.base import TaintSinkRule, register
 
 _SAFE_LOADERS = frozenset(
-    {"yaml.SafeLoader", "yaml.CSafeLoader", "yaml.BaseLoader", "yaml.CBaseLoader", "SafeLoader", "CSafeLoader"}
+    {
+        "yaml.SafeLoader",
+        "yaml.CSafeLoader",
+        "yaml.BaseLoader",
+        "yaml.CBaseLoader",
+        "SafeLoader",
+        "CSafeLoader",
+    }
 )
 
 
 def _yaml_unsafe(call: ast.Call, imports: dict[str, str]) -> bool:
     loader = keyword(call, "Loader") or (call.args[1] if len(call.args) > 1 else None)
     if loader is None:
-        return True  # PyYAML < 6 defaults to the full loader; 6 requires Loader, so an omission is suspect too
+        return (
+            True  # PyYAML < 6 defaults to the full loader; 6 requires Loader, so an omission is suspect too
+        )
     return qualify(loader, imports) not in _SAFE_LOADERS
 
 
@@ -76,7 +85,10 @@ class UnsafeDeserialization(TaintSinkRule):
             ),
         ),
         Sink("yaml.load", names=frozenset({"yaml.load", "yaml.load_all"}), when=_yaml_unsafe),
-        Sink("yaml.unsafe_load", names=frozenset({"yaml.unsafe_load", "yaml.unsafe_load_all", "yaml.full_load"})),
+        Sink(
+            "yaml.unsafe_load",
+            names=frozenset({"yaml.unsafe_load", "yaml.unsafe_load_all", "yaml.full_load"}),
+        ),
         Sink("numpy.load(allow_pickle=True)", names=frozenset({"numpy.load"}), when=_allow_pickle),
         Sink("torch.load", names=frozenset({"torch.load"}), when=_torch_unsafe),
     )

@@ -32,7 +32,11 @@ class HeaderInjection(TaintSinkRule):
     kind = "header"
     what = "attacker-controlled text"
     sinks = (
-        Sink("a response header", methods=frozenset({"set_header", "add_header", "send_header", "putheader"}), args=(1,)),
+        Sink(
+            "a response header",
+            methods=frozenset({"set_header", "add_header", "send_header", "putheader"}),
+            args=(1,),
+        ),
     )
     blind_spots = (
         "Frameworks that reject CR/LF in header values (recent Werkzeug, Django) still get a report; headers set "
@@ -51,5 +55,8 @@ class HeaderInjection(TaintSinkRule):
                     t = ctx.taint_of(node.value)
                     if t is not None and t.is_live("header"):
                         yield self.finding(
-                            ctx, node, "attacker-controlled text is written into a response header", ctx.trace(t, node, "response header (sink)")
+                            ctx,
+                            node,
+                            "attacker-controlled text is written into a response header",
+                            ctx.trace(t, node, "response header (sink)"),
                         )

@@ -29,7 +29,9 @@ _SHELL_ALWAYS = frozenset(
         "pty.spawn",
     }
 )
-_SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "/bin/sh", "/bin/bash", "/usr/bin/bash", "cmd", "cmd.exe"})
+_SHELLS = frozenset(
+    {"sh", "bash", "zsh", "dash", "ksh", "/bin/sh", "/bin/bash", "/usr/bin/bash", "cmd", "cmd.exe"}
+)
 
 
 def _shell_kw(call: ast.Call, imports: dict[str, str]) -> bool:
@@ -208,7 +210,10 @@ class CommandInjection(_CommandRule):
                 t = ctx.taint_of(seq.elts[2])
                 if t is not None and t.is_live("shell"):
                     yield self.finding(
-                        ctx, call, f"attacker-controlled text is run by `{prog} -c`", ctx.trace(t, call, f"{q} (sink)")
+                        ctx,
+                        call,
+                        f"attacker-controlled text is run by `{prog} -c`",
+                        ctx.trace(t, call, f"{q} (sink)"),
                     )
                     return
         t = ctx.taint_of(first)

@@ -84,7 +84,11 @@ class HeaderLineInjection(Rule):
         if isinstance(node, ast.JoinedStr):
             prev: ast.AST | None = None
             for v in node.values:
-                if isinstance(v, ast.FormattedValue) and isinstance(prev, ast.Constant) and isinstance(prev.value, str):
+                if (
+                    isinstance(v, ast.FormattedValue)
+                    and isinstance(prev, ast.Constant)
+                    and isinstance(prev.value, str)
+                ):
                     m = _HEADER_PREFIX.search(prev.value)
                     if m and _looks_like_header(m.group(1)):
                         out.append(v.value)
@@ -164,10 +168,55 @@ class SubstringAllowList(Rule):
 
 _SHELL_WORDS = frozenset(
     {
-        "echo", "ls", "cat", "rm", "cp", "mv", "tar", "zip", "unzip", "gzip", "grep", "find", "curl", "wget",
-        "ping", "sh", "bash", "chmod", "chown", "mkdir", "touch", "git", "python", "python3", "node", "ssh",
-        "scp", "rsync", "kill", "ps", "sed", "awk", "head", "tail", "du", "df", "nslookup", "dig", "convert",
-        "ffmpeg", "pandoc", "openssl", "docker", "sudo", "nc", "xargs", "printf", "whoami", "date",
+        "echo",
+        "ls",
+        "cat",
+        "rm",
+        "cp",
+        "mv",
+        "tar",
+        "zip",
+        "unzip",
+        "gzip",
+        "grep",
+        "find",
+        "curl",
+        "wget",
+        "ping",
+        "sh",
+        "bash",
+        "chmod",
+        "chown",
+        "mkdir",
+        "touch",
+        "git",
+        "python",
+        "python3",
+        "node",
+        "ssh",
+        "scp",
+        "rsync",
+        "kill",
+        "ps",
+        "sed",
+        "awk",
+        "head",
+        "tail",
+        "du",
+        "df",
+        "nslookup",
+        "dig",
+        "convert",
+        "ffmpeg",
+        "pandoc",
+        "openssl",
+        "docker",
+        "sudo",
+        "nc",
+        "xargs",
+        "printf",
+        "whoami",
+        "date",
     }
 )
 
@@ -176,7 +225,11 @@ def _returned(ctx: AnalysisContext, node: ast.AST) -> bool:
     parent = ctx.parent(node)
     if isinstance(parent, ast.Return):
         return True
-    if isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name):
+    if (
+        isinstance(parent, ast.Assign)
+        and len(parent.targets) == 1
+        and isinstance(parent.targets[0], ast.Name)
+    ):
         name = parent.targets[0].id
         func = ctx.enclosing_function(node)
         if func is None:
@@ -216,7 +269,7 @@ class ShellTextBuilding(Rule):
     )
 
     def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
-        for node, literal, parts in building_sites(ctx):
+        for node, _literal, parts in building_sites(ctx):
             head = _leading_literal(ctx, node)
             if head is None or head.split(" ", 1)[0] not in _SHELL_WORDS or " " not in head:
                 continue

@@ -29,7 +29,13 @@ class SQLInjection(TaintSinkRule):
     kind = "sql"
     what = "query text built from attacker-controlled data"
     sinks = (
-        Sink("a SQL execute call", methods=frozenset({"execute", "executemany", "executescript", "exec_driver_sql", "raw", "mogrify"}), keywords=("sql", "query", "statement", "operation")),
+        Sink(
+            "a SQL execute call",
+            methods=frozenset(
+                {"execute", "executemany", "executescript", "exec_driver_sql", "raw", "mogrify"}
+            ),
+            keywords=("sql", "query", "statement", "operation"),
+        ),
         Sink(
             "a SQL query API",
             names=frozenset(

@@ -18,13 +18,18 @@ def _is_logger(ctx: AnalysisContext, recv: ast.expr) -> bool:
     if q == "logging":
         return True
     name = dotted(recv) or ""
-    if name.endswith(".logger") or name == "logger" and "logging" in ctx.imports.values():
+    if name.endswith(".logger") or (name == "logger" and "logging" in ctx.imports.values()):
         return True
     if isinstance(recv, ast.Name):
         for owner in (ctx.enclosing_function(recv), None):
-            values = ctx.analysis.defs.get(id(owner if owner is not None else ctx.tree), {}).get(recv.id) or []
+            values = (
+                ctx.analysis.defs.get(id(owner if owner is not None else ctx.tree), {}).get(recv.id) or []
+            )
             for v in values:
-                if isinstance(v, ast.Call) and qualify(v.func, ctx.imports) in ("logging.getLogger", "structlog.get_logger"):
+                if isinstance(v, ast.Call) and qualify(v.func, ctx.imports) in (
+                    "logging.getLogger",
+                    "structlog.get_logger",
+                ):
                     return True
     return False
 
@@ -62,7 +67,9 @@ class LogInjection(Rule):
             msg = call.args[1] if func.attr == "log" and len(call.args) > 1 else call.args[0]
             if not isinstance(msg, (ast.JoinedStr, ast.BinOp, ast.Call)):
                 continue
-            if isinstance(msg, ast.Call) and not (isinstance(msg.func, ast.Attribute) and msg.func.attr == "format"):
+            if isinstance(msg, ast.Call) and not (
+                isinstance(msg.func, ast.Attribute) and msg.func.attr == "format"
+            ):
                 continue
             if not _is_logger(ctx, func.value):
                 continue
@@ -70,5 +77,8 @@ class LogInjection(Rule):
             if t is None or not t.live_where("log", external=True):
                 continue
             yield self.finding(
-                ctx, call, "log message built from attacker-controlled text (CR/LF not removed)", ctx.trace(t, call, "log record (sink)")
+                ctx,
+                call,
+                "log message built from attacker-controlled text (CR/LF not removed)",
+                ctx.trace(t, call, "log record (sink)"),
             )

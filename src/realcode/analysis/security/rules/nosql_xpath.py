@@ -53,7 +53,9 @@ class NoSQLInjection(Rule):
     name = "nosql-injection"
     severity = Severity.HIGH
     confidence = Confidence.MEDIUM
-    blind_spots = "Only pymongo-style APIs in modules importing a MongoDB driver; ODM query builders are trusted."
+    blind_spots = (
+        "Only pymongo-style APIs in modules importing a MongoDB driver; ODM query builders are trusted."
+    )
 
     def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
         if not any(v.split(".")[0] in _MONGO_MODULES for v in ctx.imports.values()):
@@ -64,7 +66,7 @@ class NoSQLInjection(Rule):
                 continue
             flt = call.args[0]
             if isinstance(flt, ast.Dict):
-                for k, v in zip(flt.keys, flt.values):
+                for k, v in zip(flt.keys, flt.values, strict=True):
                     t = ctx.taint_of(v)
                     if t is None:
                         continue
@@ -74,7 +76,8 @@ class NoSQLInjection(Rule):
                         yield self.finding(
                             ctx,
                             call,
-                            "attacker-controlled value used in a MongoDB filter" + (" ($where)" if kind == "code" else ""),
+                            "attacker-controlled value used in a MongoDB filter"
+                            + (" ($where)" if kind == "code" else ""),
                             ctx.trace(t, call, f".{func.attr}() filter (sink)"),
                         )
                         break
@@ -82,7 +85,10 @@ class NoSQLInjection(Rule):
                 t = ctx.taint_of(flt)
                 if t is not None and t.is_live("nosql"):
                     yield self.finding(
-                        ctx, call, "attacker-controlled MongoDB filter document", ctx.trace(t, call, f".{func.attr}() (sink)")
+                        ctx,
+                        call,
+                        "attacker-controlled MongoDB filter document",
+                        ctx.trace(t, call, f".{func.attr}() (sink)"),
                     )
 
 
@@ -109,9 +115,15 @@ class XPathInjection(TaintSinkRule):
     sinks = (
         Sink("an XPath query", methods=frozenset({"xpath"})),
         Sink("an XPath query", names=frozenset({"lxml.etree.XPath", "lxml.etree.ETXPath"})),
-        Sink("an ElementPath query", methods=frozenset({"findall", "find", "iterfind", "findtext"}), receiver_names=frozenset({"xml.etree.ElementTree", "lxml.etree", "defusedxml.ElementTree"})),
+        Sink(
+            "an ElementPath query",
+            methods=frozenset({"findall", "find", "iterfind", "findtext"}),
+            receiver_names=frozenset({"xml.etree.ElementTree", "lxml.etree", "defusedxml.ElementTree"}),
+        ),
     )
-    blind_spots = "ElementTree `find`/`findall` on element objects are reported only when called on the module."
+    blind_spots = (
+        "ElementTree `find`/`findall` on element objects are reported only when called on the module."
+    )
 
     def accept(self, ctx: AnalysisContext, call: ast.Call, arg: ast.expr, sink: Sink) -> bool:
         return qualify(call.func, ctx.imports) != "re.findall"

@@ -79,6 +79,7 @@ _PATH_METHODS = frozenset(
         "symlink_to",
     }
 )
+_PATH_DERIVING = frozenset({"joinpath", "resolve", "absolute", "with_name", "with_suffix", "parent"})
 _PATH_CTORS = frozenset({"pathlib.Path", "pathlib.PurePath", "pathlib.PosixPath", "Path"})
 
 
@@ -109,7 +110,11 @@ class PathTraversal(TaintSinkRule):
     what = "an attacker-controlled path"
     sinks = (
         Sink("a file-system call", names=_FS_FUNCS, keywords=("file", "path", "filename")),
-        Sink("a file-system call (destination)", names=frozenset({"shutil.copy", "shutil.copyfile", "shutil.move", "os.rename"}), args=(1,)),
+        Sink(
+            "a file-system call (destination)",
+            names=frozenset({"shutil.copy", "shutil.copyfile", "shutil.move", "os.rename"}),
+            args=(1,),
+        ),
     )
     blind_spots = (
         "A parameter used as a whole path (`def load(path): open(path)`) is the caller's choice, not a "
@@ -139,19 +144,18 @@ class PathTraversal(TaintSinkRule):
                 call,
                 f"{self.what} reaches Path.{func.attr}()",
                 ctx.trace(t, call, f"Path.{func.attr}() (sink)"),
-                confidence=Confidence.MEDIUM if func.attr in ("exists", "is_file", "is_dir", "stat") else None,
+                confidence=Confidence.MEDIUM
+                if func.attr in ("exists", "is_file", "is_dir", "stat")
+                else None,
             )
 
     def _pathlike(self, ctx: AnalysisContext, expr: ast.expr, depth: int) -> bool:
         if depth > 4:
             return False
         if isinstance(expr, ast.Call):
-            q = qualify(expr.func, ctx.imports)
-            if q in _PATH_CTORS:
+            if qualify(expr.func, ctx.imports) in _PATH_CTORS:
                 return True
-            if isinstance(expr.func, ast.Attribute) and expr.func.attr in ("joinpath", "resolve", "absolute", "with_name", "with_suffix"):
-                return True
-            return False
+            return isinstance(expr.func, ast.Attribute) and expr.func.attr in _PATH_DERIVING
         if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Div):
             return True
         if isinstance(expr, ast.Name):

@@ -37,4 +37,6 @@ class RegexInjection(TaintSinkRule):
             keywords=("pattern",),
         ),
     )
-    blind_spots = "Patterns passed to third-party search APIs (pandas `str.contains`, SQL REGEXP) are not modelled."
+    blind_spots = (
+        "Patterns passed to third-party search APIs (pandas `str.contains`, SQL REGEXP) are not modelled."
+    )

@@ -58,7 +58,18 @@ class RequestForgery(TaintSinkRule):
         Sink(
             "an HTTP request",
             methods=frozenset(_HTTP_VERBS) | {"urlopen"},
-            receiver_names=frozenset({"requests.Session", "httpx.Client", "httpx.AsyncClient", "urllib3.PoolManager", "aiohttp.ClientSession", "session", "client", "http"}),
+            receiver_names=frozenset(
+                {
+                    "requests.Session",
+                    "httpx.Client",
+                    "httpx.AsyncClient",
+                    "urllib3.PoolManager",
+                    "aiohttp.ClientSession",
+                    "session",
+                    "client",
+                    "http",
+                }
+            ),
             keywords=("url",),
         ),
     )
@@ -121,7 +132,9 @@ class OpenRedirect(TaintSinkRule):
             keywords=("url", "location", "redirect_to"),
         ),
     )
-    blind_spots = "Redirects issued by setting a `Location` header by hand are reported by the header rules only."
+    blind_spots = (
+        "Redirects issued by setting a `Location` header by hand are reported by the header rules only."
+    )
 
 
 def _definition(ctx: AnalysisContext, expr: ast.expr) -> ast.expr:
@@ -130,7 +143,9 @@ def _definition(ctx: AnalysisContext, expr: ast.expr) -> ast.expr:
             return expr
         func = ctx.enclosing_function(expr)
         owner = func if func is not None else ctx.tree
-        values = ctx.analysis.defs.get(id(owner), {}).get(expr.id) or ctx.analysis.defs.get(id(ctx.tree), {}).get(expr.id)
+        values = ctx.analysis.defs.get(id(owner), {}).get(expr.id) or ctx.analysis.defs.get(
+            id(ctx.tree), {}
+        ).get(expr.id)
         if not values or len(values) != 1:
             return expr
         expr = values[0]
@@ -173,7 +188,9 @@ class _ReturnedURL(Rule):
                 continue
             if not self.parsed and not self._built_url(ctx, ret.value):
                 continue
-            yield self.finding(ctx, ret, self.message_text, ctx.trace(t, ret, "returned without a host check"))
+            yield self.finding(
+                ctx, ret, self.message_text, ctx.trace(t, ret, "returned without a host check")
+            )
 
     message_text: ClassVar[str] = ""
 
@@ -182,12 +199,15 @@ class _ReturnedURL(Rule):
         func = ctx.enclosing_function(expr)
         seen = 0
         for node in ast.walk(func) if func is not None else ():
-            if isinstance(node, ast.Call) and qualify(node.func, ctx.imports) in URL_PARSERS - {
-                "urllib.parse.urlparse",
-                "urllib.parse.urlsplit",
-            }:
-                seen += 1
-            elif isinstance(node, ast.Call) and qualify(node.func, ctx.imports) == "urllib.parse.urlencode":
+            if (
+                isinstance(node, ast.Call)
+                and qualify(node.func, ctx.imports)
+                in URL_PARSERS
+                - {
+                    "urllib.parse.urlparse",
+                    "urllib.parse.urlsplit",
+                }
+            ) or (isinstance(node, ast.Call) and qualify(node.func, ctx.imports) == "urllib.parse.urlencode"):
                 seen += 1
         return seen > 0
 
@@ -217,7 +237,9 @@ class UncheckedParsedURL(_ReturnedURL):
     name = "unchecked-url-returned"
     severity = Severity.MEDIUM
     confidence = Confidence.MEDIUM
-    blind_spots = "Checks done by the caller are not seen; only functions whose parameters are sources are checked."
+    blind_spots = (
+        "Checks done by the caller are not seen; only functions whose parameters are sources are checked."
+    )
     parsed = True
     message_text = "an attacker-controlled URL is parsed and returned without checking its host"
 
@@ -246,6 +268,8 @@ class UncheckedBuiltRedirect(_ReturnedURL):
     name = "unchecked-redirect-built"
     severity = Severity.MEDIUM
     confidence = Confidence.MEDIUM
-    blind_spots = "Checks done by the caller are not seen; only functions whose parameters are sources are checked."
+    blind_spots = (
+        "Checks done by the caller are not seen; only functions whose parameters are sources are checked."
+    )
     parsed = False
     message_text = "a URL built from attacker input is returned without checking its host"

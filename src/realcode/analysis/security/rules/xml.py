@@ -12,7 +12,13 @@ from realcode.analysis.security.engine.sinks import keyword
 from realcode.analysis.security.rules.base import Rule, register
 
 _LXML_PARSE = frozenset(
-    {"lxml.etree.fromstring", "lxml.etree.XML", "lxml.etree.parse", "lxml.etree.iterparse", "lxml.etree.fromstringlist"}
+    {
+        "lxml.etree.fromstring",
+        "lxml.etree.XML",
+        "lxml.etree.parse",
+        "lxml.etree.iterparse",
+        "lxml.etree.fromstringlist",
+    }
 )
 _LXML_PARSERS = frozenset({"lxml.etree.XMLParser", "lxml.etree.XMLPullParser", "lxml.etree.XMLTreeBuilder"})
 _SAX_PARSE = frozenset({"xml.sax.parseString", "xml.sax.parse"})
@@ -25,7 +31,9 @@ def _unsafe_parser(ctx: AnalysisContext, expr: ast.expr | None) -> str | None:
     if isinstance(expr, ast.Name):
         func = ctx.enclosing_function(expr)
         owner = func if func is not None else ctx.tree
-        values = ctx.analysis.defs.get(id(owner), {}).get(expr.id) or ctx.analysis.defs.get(id(ctx.tree), {}).get(expr.id)
+        values = ctx.analysis.defs.get(id(owner), {}).get(expr.id) or ctx.analysis.defs.get(
+            id(ctx.tree), {}
+        ).get(expr.id)
         if not values:
             return None
         reasons = [r for r in (_unsafe_parser(ctx, v) for v in values) if r]
@@ -33,11 +41,17 @@ def _unsafe_parser(ctx: AnalysisContext, expr: ast.expr | None) -> str | None:
     if isinstance(expr, ast.Call) and qualify(expr.func, ctx.imports) in _LXML_PARSERS:
         for kw in expr.keywords:
             value = kw.value
-            if kw.arg == "resolve_entities" and not (isinstance(value, ast.Constant) and value.value in (False, "internal")):
+            if kw.arg == "resolve_entities" and not (
+                isinstance(value, ast.Constant) and value.value in (False, "internal")
+            ):
                 return "resolve_entities=True"
             if kw.arg == "no_network" and isinstance(value, ast.Constant) and value.value is False:
                 return "no_network=False"
-            if kw.arg in ("load_dtd", "dtd_validation") and isinstance(value, ast.Constant) and value.value is True:
+            if (
+                kw.arg in ("load_dtd", "dtd_validation")
+                and isinstance(value, ast.Constant)
+                and value.value is True
+            ):
                 return f"{kw.arg}=True"
     return None
 
@@ -75,9 +89,17 @@ class XXE(Rule):
                 parser = keyword(call, "parser") or (call.args[1] if len(call.args) > 1 else None)
                 reason = _unsafe_parser(ctx, parser)
             elif q in _SAX_PARSE or (isinstance(call.func, ast.Attribute) and call.func.attr == "setFeature"):
-                if isinstance(call.func, ast.Attribute) and call.func.attr == "setFeature" and len(call.args) == 2:
+                if (
+                    isinstance(call.func, ast.Attribute)
+                    and call.func.attr == "setFeature"
+                    and len(call.args) == 2
+                ):
                     feat = qualify(call.args[0], ctx.imports) or ""
-                    if feat.endswith("feature_external_ges") and isinstance(call.args[1], ast.Constant) and call.args[1].value:
+                    if (
+                        feat.endswith("feature_external_ges")
+                        and isinstance(call.args[1], ast.Constant)
+                        and call.args[1].value
+                    ):
                         yield self.finding(ctx, call, "SAX parser configured to resolve external entities")
                 continue
             if reason is None or not call.args:

@@ -35,25 +35,30 @@ def is_html(literal: str) -> bool:
 def building_sites(ctx: AnalysisContext) -> Iterator[tuple[ast.AST, str, list[ast.AST]]]:
     """String-building expressions: (node, literal text, interpolated parts)."""
     for node in ctx.nodes_of(ast.JoinedStr):
-        literal = "".join(v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str))
+        literal = "".join(
+            v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str)
+        )
         yield node, literal, [v.value for v in node.values if isinstance(v, ast.FormattedValue)]
-    for node in ctx.nodes_of(ast.BinOp):
-        if isinstance(node.op, (ast.Add, ast.Mod)):
-            parts = [node.left, node.right]
-            literal = "".join(p.value for p in parts if isinstance(p, ast.Constant) and isinstance(p.value, str))
-            if isinstance(node.op, ast.Mod) and isinstance(node.left, ast.Constant):
-                right = node.right
+    for binop in ctx.nodes_of(ast.BinOp):
+        if isinstance(binop.op, (ast.Add, ast.Mod)):
+            sides: list[ast.AST] = [binop.left, binop.right]
+            literal = "".join(
+                p.value for p in sides if isinstance(p, ast.Constant) and isinstance(p.value, str)
+            )
+            parts: list[ast.AST]
+            if isinstance(binop.op, ast.Mod) and isinstance(binop.left, ast.Constant):
+                right = binop.right
                 parts = list(right.elts) if isinstance(right, ast.Tuple) else [right]
                 if isinstance(right, ast.Dict):
                     parts = [v for v in right.values if v is not None]
             else:
-                parts = [p for p in parts if not (isinstance(p, ast.Constant))]
-            yield node, literal, parts
+                parts = [p for p in sides if not isinstance(p, ast.Constant)]
+            yield binop, literal, parts
     for call in ctx.nodes_of(ast.Call):
         if isinstance(call.func, ast.Attribute) and call.func.attr == "format":
-            literal = ctx.const_str(call.func.value)
-            if literal is not None:
-                yield call, literal, [*call.args, *(kw.value for kw in call.keywords)]
+            template = ctx.const_str(call.func.value)
+            if template is not None:
+                yield call, template, [*call.args, *(kw.value for kw in call.keywords)]
 
 
 def _live_part(ctx: AnalysisContext, parts: list[ast.AST], kind: str) -> Taint | None:
@@ -163,9 +168,14 @@ class UnsafeMarkupSink(TaintSinkRule):
         ),
         Sink(
             "an HTML response",
-            names=frozenset({"django.http.HttpResponse", "flask.make_response", "flask.Response", "werkzeug.Response"}),
+            names=frozenset(
+                {"django.http.HttpResponse", "flask.make_response", "flask.Response", "werkzeug.Response"}
+            ),
         ),
-        Sink("fastapi.responses.HTMLResponse", names=frozenset({"fastapi.responses.HTMLResponse", "starlette.responses.HTMLResponse"})),
+        Sink(
+            "fastapi.responses.HTMLResponse",
+            names=frozenset({"fastapi.responses.HTMLResponse", "starlette.responses.HTMLResponse"}),
+        ),
     )
     blind_spots = "Responses whose content type is set to non-HTML after construction are still reported."
 
@@ -206,4 +216,6 @@ class TemplateInjection(TaintSinkRule):
         ),
         Sink("Environment.from_string", methods=frozenset({"from_string"})),
     )
-    blind_spots = "Templates loaded from attacker-chosen file names are covered by the path-traversal rule only."
+    blind_spots = (
+        "Templates loaded from attacker-chosen file names are covered by the path-traversal rule only."
+    )
