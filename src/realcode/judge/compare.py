@@ -135,24 +135,19 @@ def _fuzzy(text: str) -> str:
 
 
 def strip_prompts(stdout: str, prompts: Sequence[str]) -> str:
-    """Remove the ``input()`` prompts a program echoed, in order, from its output.
+    """Remove the ``input()`` prompts a program echoed at the start of its output (REAL's SafeSQL rule).
 
-    ``input(prompt)`` writes the prompt to stdout when stdin is not a terminal, so expected outputs recorded
-    without prompts need them removed. Each prompt is removed at its first occurrence after the previous one,
-    so prompts interleaved with output lines are handled too; a prompt that does not occur is skipped.
+    ``input(prompt)`` writes the prompt to stdout when stdin is not a terminal. REAL's harness removes the
+    prompts one after the other from the beginning of the output; when they are not all there in sequence
+    (a prompt printed after some rows, in a loop) it keeps the output whole. SafeSQL's expected outputs were
+    recorded through that rule, so the judge applies it exactly, to the candidate's own prompts.
     """
-    out: list[str] = []
-    pos = 0
+    rest = stdout
     for prompt in prompts:
-        if not prompt:
-            continue
-        at = stdout.find(prompt, pos)
-        if at < 0:
-            continue
-        out.append(stdout[pos:at])
-        pos = at + len(prompt)
-    out.append(stdout[pos:])
-    return "".join(out)
+        if not rest.startswith(prompt):
+            return stdout
+        rest = rest[len(prompt) :]
+    return rest.strip()
 
 
 # --- display ------------------------------------------------------------------------------------------------

@@ -26,9 +26,9 @@ class Broken:
     reason: str
 
 
-# (content hash of set-up + preamble + expressions) -> case name -> expected value or Broken
-_CACHE: dict[str, dict[str, Any]] = {}
-_INFRA: dict[str, dict[str, Any]] = {}  # this call's infrastructure failures, never cached
+# (content hash of set-up + preamble + expressions) -> expected value or Broken, per expression in order
+_CACHE: dict[str, list[Any]] = {}
+_INFRA: dict[str, list[Any]] = {}  # this call's infrastructure failures, never cached
 
 
 def _key(task: Task, group: TestGroup, sources: Sequence[str]) -> str:
@@ -57,51 +57,46 @@ def expected_values(
     :class:`Broken`. Every uncached task is evaluated in one sandbox batch.
     """
     jobs: list[Job] = []
-    job_keys: list[tuple[str, list[str]]] = []
-    wanted: list[list[str]] = []
+    job_keys: list[tuple[str, int]] = []
+    wanted: list[list[tuple[str, list[str]]]] = []
     for task, task_groups in zip(tasks, groups, strict=True):
-        keys: list[str] = []
+        keys: list[tuple[str, list[str]]] = []
         for group in task_groups:
             pending = _pending(task, group)
             if pending is None:
                 continue
             key, names, sources = pending
-            keys.append(key)
+            keys.append((key, names))
             if key in _CACHE or any(k == key for k, _ in job_keys):
                 continue
             jobs.append(
                 Job(code=task.setup, preamble=group.preamble, calls=[Call(expression=s) for s in sources])
             )
-            job_keys.append((key, names))
+            job_keys.append((key, len(sources)))
         wanted.append(keys)
-    for (key, names), result in zip(job_keys, run_jobs(sandbox, jobs), strict=True):
+    _INFRA.clear()
+    for (key, count), result in zip(job_keys, run_jobs(sandbox, jobs), strict=True):
         if result.status == "infra_error":  # not cached: the next use retries
             infra = Broken(f"sandbox failure while evaluating expected values: {result.infra_message}")
-            _INFRA[key] = {n: infra for n in names}
+            _INFRA[key] = [infra] * count
         else:
-            _CACHE[key] = _read(result, names)
+            _CACHE[key] = _read(result, count)
     out: list[dict[str, Any]] = []
     for keys in wanted:
         merged: dict[str, Any] = {}
-        for key in keys:
-            merged.update(_CACHE.get(key) or _INFRA.pop(key, {}))
+        for key, names in keys:
+            merged.update(zip(names, _CACHE.get(key) or _INFRA.get(key, []), strict=False))
         out.append(merged)
     return out
 
 
-def _read(result: JobResult, names: list[str]) -> dict[str, Any]:
-    if result.status not in ("ok", "exception") or len(result.calls) < len(names):
+def _read(result: JobResult, count: int) -> list[Any]:
+    values = [_value(c.status, c.value, c.exc_type, c.exc_message) for c in result.calls[:count]]
+    if len(values) < count:
         why = result.load_exc_type or result.status
         detail = f"{why}: {result.load_exc_message}" if result.load_exc_message else why
-        missing = Broken(f"the reference set-up failed ({detail})")
-        values = {n: missing for n in names}
-        for name, call in zip(names, result.calls, strict=False):
-            values[name] = _value(call.status, call.value, call.exc_type, call.exc_message)
-        return values
-    return {
-        name: _value(call.status, call.value, call.exc_type, call.exc_message)
-        for name, call in zip(names, result.calls, strict=False)
-    }
+        values += [Broken(f"the reference set-up failed ({detail})")] * (count - len(values))
+    return values
 
 
 def _value(status: str, value: Any, exc_type: str | None, exc_message: str | None) -> Any:
