@@ -283,10 +283,11 @@ def choose(requested: str = "auto") -> IsolationReport:
         raise SandboxUnavailable(f"isolation {requested!r} is unavailable: {unavailable[requested]}")
     report = IsolationReport(chosen, unavailable, separate_uid=_is_root(), bwrap_version=_bwrap_version())
     if chosen == "rlimits":
+        why = "; ".join(f"{k}: {v}" for k, v in unavailable.items())
         log.warning(
-            "realcode sandbox: only rlimits isolation is available (%s); untrusted code can read the file system "
-            "and use the network. Install bubblewrap (apt-get install -y bubblewrap) for real isolation.",
-            "; ".join(f"{k}: {v}" for k, v in unavailable.items()) or "requested",
+            "realcode sandbox: %s; untrusted code can read world-readable files and use the network. "
+            "Install bubblewrap (apt-get install -y bubblewrap) for real isolation.",
+            f"only rlimits isolation is available ({why})" if why else "rlimits isolation was requested",
         )
     _REPORTS[requested] = report
     return report
