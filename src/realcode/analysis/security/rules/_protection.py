@@ -205,22 +205,6 @@ class ModuleFacts:
     def of(cls, tree: ast.Module, nodes_of: NodesOf | None = None) -> ModuleFacts:
         """Facts of ``tree``; ``nodes_of`` (type -> nodes of that type) saves a walk when the caller has one."""
         facts = cls(tree=tree)
-        for stmt in tree.body:
-            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
-                facts.functions[stmt.name] = stmt
-            targets: list[ast.expr] = []
-            value: ast.expr | None = None
-            if isinstance(stmt, ast.Assign):
-                targets, value = stmt.targets, stmt.value
-            elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
-                targets, value = [stmt.target], stmt.value
-            if value is not None:
-                for t in targets:
-                    if isinstance(t, ast.Name):
-                        if is_container_value(value):
-                            facts.stores[t.id] = value
-                        elif constant_like(value):
-                            facts.constants[t.id] = value
         find = nodes_of or _walker(tree)
         for node in find(ast.ClassDef):
             assert isinstance(node, ast.ClassDef)
@@ -236,6 +220,22 @@ class ModuleFacts:
             if node.module:
                 for alias in node.names:
                     facts.imports[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+        for stmt in tree.body:
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+                facts.functions[stmt.name] = stmt
+            targets: list[ast.expr] = []
+            value: ast.expr | None = None
+            if isinstance(stmt, ast.Assign):
+                targets, value = stmt.targets, stmt.value
+            elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+                targets, value = [stmt.target], stmt.value
+            if value is not None:
+                for t in targets:
+                    if isinstance(t, ast.Name):
+                        if is_container_value(value, facts.resolve):
+                            facts.stores[t.id] = value
+                        elif constant_like(value):
+                            facts.constants[t.id] = value
         return facts
 
     def resolve(self, name: str) -> str:
@@ -248,7 +248,10 @@ class ModuleFacts:
 
     def is_buffer(self, name: str) -> bool:
         value = self.stores.get(name)
-        return isinstance(value, ast.Call) and dotted(value.func).split(".")[-1] in BUFFER_FACTORIES
+        return (
+            isinstance(value, ast.Call)
+            and self.resolve(dotted(value.func)).split(".")[-1] in BUFFER_FACTORIES
+        )
 
     def proxy_classes(self) -> set[str]:
         """Classes that filter attribute access (define ``__getattr__``/``__getattribute__``/``__slots__`` guards)."""
@@ -271,11 +274,15 @@ def _walker(tree: ast.AST) -> NodesOf:
     return lambda kind: by_type.get(kind, [])
 
 
-def is_container_value(value: ast.expr) -> bool:
+def is_container_value(value: ast.expr, resolve: Callable[[str], str] | None = None) -> bool:
+    """A container display or a call of a container type (through import aliases when ``resolve`` is given)."""
     if isinstance(value, ast.Dict | ast.List | ast.Set | ast.DictComp | ast.ListComp | ast.SetComp):
         return True
     if isinstance(value, ast.Call):
-        return dotted(value.func).split(".")[-1] in CONTAINER_FACTORIES
+        name = dotted(value.func)
+        if resolve is not None:
+            name = resolve(name)
+        return name.split(".")[-1] in CONTAINER_FACTORIES
     return False
 
 

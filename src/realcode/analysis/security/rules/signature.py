@@ -57,7 +57,18 @@ def _is_false(node: ast.AST | None) -> bool:
     return isinstance(node, ast.Constant) and node.value is False
 
 
-def _verification_disabled(call: ast.Call, analysis: Analysis) -> str | None:
+def _dict_names(analysis: Analysis) -> dict[str, ast.Dict]:
+    """Names bound to exactly one dict display in the module (options built before the call)."""
+    seen: dict[str, list[ast.expr]] = {}
+    for node in analysis.nodes_of(ast.Assign):
+        assert isinstance(node, ast.Assign)
+        for t in node.targets:
+            if isinstance(t, ast.Name):
+                seen.setdefault(t.id, []).append(node.value)
+    return {k: v[0] for k, v in seen.items() if len(v) == 1 and isinstance(v[0], ast.Dict)}
+
+
+def _verification_disabled(call: ast.Call, analysis: Analysis, dicts: dict[str, ast.Dict]) -> str | None:
     name = analysis.module.resolve(call_name(call))
     if name in _UNVERIFIED_CALLS:
         return f"`{call_name(call)}` returns claims whose signature was not verified"
@@ -70,8 +81,11 @@ def _verification_disabled(call: ast.Call, analysis: Analysis) -> str | None:
     for kw in call.keywords:
         if kw.arg == "verify" and _is_false(kw.value):
             return "`jwt.decode` is called with `verify=False`"
-        if kw.arg == "options" and isinstance(kw.value, ast.Dict):
-            for k, v in zip(kw.value.keys, kw.value.values, strict=True):
+        options = kw.value
+        if isinstance(options, ast.Name) and isinstance(dicts.get(options.id), ast.Dict):
+            options = dicts[options.id]  # ``opts = {...}; jwt.decode(..., options=opts)``
+        if kw.arg == "options" and isinstance(options, ast.Dict):
+            for k, v in zip(options.keys, options.values, strict=True):
                 if (
                     isinstance(k, ast.Constant)
                     and k.value in {"verify_signature", "verify_aud", "verify_exp"}
@@ -117,9 +131,16 @@ class UnverifiedSignature(Rule):
         analysis = analysis_of(ctx)
         if analysis is None:
             return
+        dicts: dict[str, ast.Dict] | None = None
         for node in analysis.nodes_of(ast.Call):
             assert isinstance(node, ast.Call)
-            why = _verification_disabled(node, analysis)
+            if not call_name(node).endswith(
+                ("decode", "get_unverified_claims", "decode_complete_unverified")
+            ):
+                continue
+            if dicts is None:
+                dicts = _dict_names(analysis)
+            why = _verification_disabled(node, analysis, dicts)
             if why:
                 yield self.finding(ctx, node, why)
         for node in analysis.nodes_of(ast.Expr):
