@@ -57,6 +57,10 @@ def test_http_returns_what_the_local_backend_returns(
     assert [[c.index for c in row] for row in over_http] == [[0, 1, 2]] * 3
     assert {c.backend for row in over_http for c in row} == {"openai"}
     assert [row[0].prompt_tokens for row in over_http] == [row[0].prompt_tokens for row in local]
+    # Our server reports each choice's token count (OpenAI's usage only has the sum).
+    assert [[c.completion_tokens for c in row] for row in over_http] == [
+        [c.completion_tokens for c in row] for row in local
+    ]
 
 
 def test_http_stop_sequences_and_single_choice_usage(

@@ -242,8 +242,11 @@ class OpenAIGenerator(Generator):
                     text=text,
                     finish_reason="stop" if hit else str(choice.get("finish_reason") or "unknown"),
                     prompt_tokens=usage.get("prompt_tokens"),
-                    # Usage is summed over the choices; per-sample counts exist only for a single choice.
-                    completion_tokens=usage.get("completion_tokens") if len(choices) == 1 else None,
+                    # Usage is summed over the choices: a per-sample count exists for a single choice, or
+                    # when the server adds one to each choice (ours does).
+                    completion_tokens=choice.get("completion_tokens")
+                    if isinstance(choice.get("completion_tokens"), int)
+                    else (usage.get("completion_tokens") if len(choices) == 1 else None),
                     backend=self.backend,
                     model=str(payload.get("model") or self.model),
                     latency_s=latency,

@@ -5,6 +5,7 @@ OpenAI API can use a local checkpoint, and so that the HTTP back-end can be test
 arrive together are batched: the server waits up to ``batch_wait_s`` for more requests with the same sampling
 settings and hands them to the generator in one call. Each request keeps its own seed, and per-sample seeds
 are derived exactly as the local back-ends derive them, so a request returns what ``hf`` would return.
+Each choice also carries its own ``completion_tokens`` (an extension: OpenAI only reports the sum).
 
 Run it with ``python -m realcode.generation.openai_server --model DIR [--port 8000]``, or in-process with
 :class:`ServerThread` (an ephemeral port on 127.0.0.1 by default).
@@ -234,6 +235,8 @@ def _response(model: str, completions: Sequence[Completion]) -> dict[str, Any]:
                 "index": c.index,
                 "message": {"role": "assistant", "content": c.text},
                 "finish_reason": c.finish_reason,
+                # An extension: OpenAI's usage sums over choices, but evaluation wants each sample's cost.
+                "completion_tokens": c.completion_tokens,
             }
             for c in completions
         ],
