@@ -23,7 +23,7 @@ def command(
         str, typer.Option("--tools", help="Comma-separated tools: realcode, bandit, ruff.")
     ] = _DEFAULT_TOOLS,
     limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="Only the first N tasks (quick look).")
+        int | None, typer.Option("--limit", min=1, help="Only the first N tasks (after --cwe; quick look).")
     ] = None,
     cwe: Annotated[
         list[str] | None, typer.Option("--cwe", help="Only tasks of this CWE (repeatable), e.g. --cwe 327.")

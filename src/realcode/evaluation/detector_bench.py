@@ -83,11 +83,17 @@ class Sample:
         return self.variant == "vulnerable"
 
 
-def load_samples(data: str | Path | None = None, limit: int | None = None) -> list[Sample]:
-    """The 2 x 1,345 SecCodePLT programs (``limit``: only the first N tasks, for a quick look)."""
+def load_samples(
+    data: str | Path | None = None, limit: int | None = None, cwes: Iterable[str] = ()
+) -> list[Sample]:
+    """The 2 x 1,345 SecCodePLT programs; ``cwes``: only tasks of these CWEs (``"327"`` or ``"CWE-327"``),
+    ``limit``: only the first N of those tasks, for a quick look."""
     from realcode.tasks.loaders import load_tasks
 
+    wanted = {c.upper() if c.upper().startswith("CWE-") else f"CWE-{c}" for c in cwes}
     tasks = load_tasks("seccodeplt", data=data)
+    if wanted:
+        tasks = [t for t in tasks if t.cwe and t.cwe[0] in wanted]
     if limit is not None:
         tasks = tasks[:limit]
     out: list[Sample] = []
@@ -301,10 +307,7 @@ def run_bench(
     cwes: Iterable[str] = (),
 ) -> BenchResult:
     """Run the detectors on the SecCodePLT pairs and score them. A tool that fails is recorded, not raised."""
-    samples = load_samples(data, limit)
-    wanted = {c.upper() if c.upper().startswith("CWE-") else f"CWE-{c}" for c in cwes}
-    if wanted:
-        samples = [s for s in samples if s.cwe in wanted]
+    samples = load_samples(data, limit, cwes)
     programs = [Program(s.code, s.entry) for s in samples]
     reports: list[ToolReport] = []
     failed: dict[str, str] = {}

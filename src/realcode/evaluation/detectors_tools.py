@@ -71,8 +71,7 @@ class RealcodeDetector:
 
     def run(self, programs: Sequence[Program]) -> ToolRun:
         import realcode
-
-        scan_code = _scan_function()
+        from realcode.analysis.security import scan_code
 
         scan_code("def warm_up(x):\n    return x\n", entry="warm_up")  # rule registry and imports, once
         out: list[Detection] = []
@@ -222,33 +221,6 @@ class RuffDetector:
             batch_cpu_ms=total_ms,
             version=version,
         )
-
-
-def _scan_function() -> Any:
-    """``realcode.analysis.security.scan_code``; until it exists, the registered rules over a bare context."""
-    try:
-        from realcode.analysis.security import scan_code  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        pass
-    else:
-        return scan_code
-
-    import ast
-    from types import SimpleNamespace
-
-    from realcode.analysis.security.rules.base import all_rules
-
-    rules = [cls() for cls in all_rules()]  # type: ignore[abstract]
-
-    def fallback(code: str, *, entry: str | None = None) -> list[Any]:
-        try:
-            tree = ast.parse(code)
-        except (SyntaxError, ValueError):
-            return []
-        ctx = SimpleNamespace(tree=tree, source=code, path="<string>", entry=entry)
-        return [f for rule in rules for f in rule.check(ctx)]
-
-    return fallback
 
 
 DETECTORS: dict[str, type[RealcodeDetector] | type[BanditDetector] | type[RuffDetector]] = {
