@@ -24,6 +24,7 @@ from realcode.analysis.security.rules._protection import (
     analysis_of,
     call_name,
     dominating_tests,
+    dotted,
     method_name,
     names_in,
     root_name,
@@ -239,3 +240,71 @@ class CrossSiteRequestForgery(Rule):
             if _test_parts(guard.test, requests, parts) & META_PARTS:
                 return True
         return False
+
+
+#: Settings that switch a framework's CSRF protection off when set to False.
+CSRF_SETTINGS = frozenset({"WTF_CSRF_ENABLED", "WTF_CSRF_CHECK_DEFAULT", "CSRF_ENABLED"})
+
+
+def _is_false(node: ast.AST | None) -> bool:
+    return isinstance(node, ast.Constant) and node.value is False
+
+
+@register
+class CsrfProtectionDisabled(Rule):
+    """A framework's CSRF protection is switched off for a view or for the whole application.
+
+    Bad::
+
+        @csrf_exempt
+        def transfer(request):
+            ...
+
+        app.config["WTF_CSRF_ENABLED"] = False
+
+    Good::
+
+        def transfer(request):   # Django's CsrfViewMiddleware checks the token
+            ...
+    """
+
+    id = "RC-CSRF-002"
+    cwe = "CWE-352"
+    name = "csrf-protection-disabled"
+    severity = Severity.MEDIUM
+    confidence = Confidence.HIGH
+    blind_spots = (
+        "Knows Django's csrf_exempt, Flask-WTF's exempt and the WTF_CSRF_* settings; a MIDDLEWARE list without "
+        "CsrfViewMiddleware or a framework with no CSRF layer at all is not reported."
+    )
+
+    def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
+        analysis = analysis_of(ctx)
+        if analysis is None:
+            return
+        for kind in (ast.FunctionDef, ast.AsyncFunctionDef):
+            for fn in analysis.nodes_of(kind):
+                assert isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef)
+                for deco in fn.decorator_list:
+                    target = deco.func if isinstance(deco, ast.Call) else deco
+                    name = analysis.module.resolve(
+                        call_name(deco) if isinstance(deco, ast.Call) else dotted(target)
+                    )
+                    if name.endswith("csrf_exempt") or (name.endswith(".exempt") and "csrf" in name.lower()):
+                        yield self.finding(ctx, deco, f"view `{fn.name}` is exempt from CSRF protection")
+        for node in analysis.nodes_of(ast.Assign):
+            assert isinstance(node, ast.Assign)
+            if not _is_false(node.value):
+                continue
+            for t in node.targets:
+                key = t.id if isinstance(t, ast.Name) else None
+                if isinstance(t, ast.Subscript) and isinstance(t.slice, ast.Constant):
+                    key = str(t.slice.value)
+                if key in CSRF_SETTINGS:
+                    yield self.finding(ctx, node, f"`{key}` is set to False: CSRF protection is off")
+        for call in analysis.nodes_of(ast.Call):
+            assert isinstance(call, ast.Call)
+            if method_name(call) == "update":
+                for kw in call.keywords:
+                    if kw.arg in CSRF_SETTINGS and _is_false(kw.value):
+                        yield self.finding(ctx, call, f"`{kw.arg}` is set to False: CSRF protection is off")

@@ -36,6 +36,9 @@ from realcode.analysis.security.rules.base import Rule, register
 if TYPE_CHECKING:
     from realcode.analysis.security.context import AnalysisContext
 
+#: Django ORM manager methods that write the fields they are given.
+ORM_WRITES = frozenset({"create", "update", "get_or_create", "update_or_create", "bulk_create"})
+
 
 def _is_object_state(node: ast.AST, analysis: Analysis, facts: FunctionFacts) -> bool:
     """Whether writing into ``node`` changes an object's state: a parameter, ``self``, ``x.__dict__``,
@@ -125,6 +128,7 @@ class MassAssignment(Rule):
         for facts in analysis.functions:
             yield from self._bulk_updates(ctx, analysis, facts)
             yield from self._key_writes(ctx, analysis, facts)
+            yield from self._keyword_expansion(ctx, analysis, facts)
 
     def _bulk_updates(
         self, ctx: AnalysisContext, analysis: Analysis, facts: FunctionFacts
@@ -151,6 +155,39 @@ class MassAssignment(Rule):
                 node,
                 f"`{facts.node.name}` copies every caller-supplied key into `{ast.unparse(target)}`",
             )
+
+    def _keyword_expansion(
+        self, ctx: AnalysisContext, analysis: Analysis, facts: FunctionFacts
+    ) -> Iterator[Finding]:
+        """``Model(**data)`` / ``Model.objects.create(**data)``: every caller key becomes a field."""
+        own_kwargs = facts.node.args.kwarg.arg if facts.node.args.kwarg else None
+        for node in facts.of_type(ast.Call):
+            assert isinstance(node, ast.Call)
+            expanded = [k.value for k in node.keywords if k.arg is None]
+            if not expanded:
+                continue
+            callee = analysis.module.resolve(call_name(node))
+            is_model = callee.split(".")[-1] in analysis.module.classes or (
+                ".objects." in f".{callee}" and method_name(node) in ORM_WRITES
+            )
+            if not is_model:
+                continue
+            for mapping in expanded:
+                if isinstance(mapping, ast.Name) and mapping.id == own_kwargs:
+                    continue  # the caller's own keyword arguments, named in the call
+                if not _raw_mapping(mapping, facts):
+                    continue
+                if any(
+                    set(names_in(g.test)) & facts.params_of(mapping) for g in dominating_tests(facts, node)
+                ):
+                    continue
+                yield self.finding(
+                    ctx,
+                    node,
+                    f"`{facts.node.name}` builds `{call_name(node)}` from every caller-supplied key of "
+                    f"`{ast.unparse(mapping)}`",
+                )
+                break
 
     def _key_writes(
         self, ctx: AnalysisContext, analysis: Analysis, facts: FunctionFacts
