@@ -15,6 +15,9 @@ def test_values_do_not_change_the_shape() -> None:
     assert shape("select *  from t where NAME = 'O''Brien' and qty > -7.5") == base
     assert shape("SELECT * FROM t WHERE name = ? AND qty > ?") != base  # params are their own kind
     assert shape("SELECT * FROM t WHERE a = ? AND b = :b") == shape("SELECT * FROM t WHERE a = ?1 AND b = @x")
+    # a whitelisted column choice swaps one identifier for another: no new structure
+    assert shape("SELECT * FROM t WHERE email LIKE ?") == shape("SELECT * FROM t WHERE username LIKE ?")
+    assert shape("SELECT price - 5 FROM t") != shape("SELECT price 5 FROM t")
 
 
 def test_injections_change_the_shape() -> None:
@@ -25,6 +28,7 @@ def test_injections_change_the_shape() -> None:
         "SELECT * FROM t WHERE name = 'Tool' --'",
         "SELECT * FROM t WHERE name = 'a' UNION SELECT sql, 1 FROM sqlite_master --'",
         "SELECT * FROM t WHERE name = 'unterminated",
+        "SELECT * FROM t WHERE name = name",  # a tautology: the value became a column
     ]
     for sql in injected:
         assert shape(sql) != base, sql

@@ -34,8 +34,10 @@ _VALUE_TOKENS = {"NUM", "STR", "BLOB", "PARAM", ")"}
 def shape(sql: str) -> tuple[str, ...]:
     """Tokens of ``sql`` with literals replaced by their kind (``STR``, ``NUM``, ``BLOB``, ``PARAM``).
 
-    Words (keywords and identifiers) are kept, upper-cased; comments become ``COMMENT``; an unterminated
-    string becomes ``UNTERMINATED``. A sign directly before a number that follows an operator or keyword is
+    Keywords are kept, upper-cased; identifiers (table and column names, function names) become ``ID``, so
+    that a program which lets the user pick a column from a whitelist keeps one shape: swapping one
+    identifier for another adds no structure. Comments become ``COMMENT``; an unterminated string becomes
+    ``UNTERMINATED``. A sign directly before a number that follows an operator or keyword is
     part of the literal, so ``-5`` and ``5`` have the same shape.
     """
     out: list[str] = []
@@ -57,23 +59,40 @@ def shape(sql: str) -> tuple[str, ...]:
             out.append(token)
         elif kind == "unterminated":
             out.append("UNTERMINATED")
-        elif kind in ("word", "qident"):
+        elif kind == "word" and m.group().upper() in KEYWORDS:
             out.append(m.group().upper())
+        elif kind in ("word", "qident"):
+            out.append("ID")
         else:
             out.append(m.group())
     return tuple(out)
 
 
 def _is_word(token: str) -> bool:
-    # Keywords such as WHERE or AND precede signed literals; identifiers (columns) do not. Both are words
-    # here, so only known value-ending words count as values.
-    return token not in _KEYWORDS_BEFORE_VALUES and (token[:1].isalpha() or token[:1] in '_"`[')
+    # An identifier ends a value (``price - 5`` is a subtraction); a keyword (``WHERE -5``) does not.
+    return token == "ID" or token in (
+        "NULL",
+        "TRUE",
+        "FALSE",
+        "CURRENT_DATE",
+        "CURRENT_TIME",
+        "CURRENT_TIMESTAMP",
+    )
 
 
-_KEYWORDS_BEFORE_VALUES = {
-    "WHERE", "AND", "OR", "NOT", "BETWEEN", "IN", "IS", "LIKE", "GLOB", "SET", "VALUES", "SELECT", "LIMIT",
-    "OFFSET", "THEN", "ELSE", "WHEN", "CASE", "BY", "HAVING", "ON", "RETURNING",
-}  # fmt: skip
+# SQLite's keywords (https://www.sqlite.org/lang_keywords.html).
+KEYWORDS = frozenset(
+    """ABORT ACTION ADD AFTER ALL ALTER ALWAYS ANALYZE AND AS ASC ATTACH AUTOINCREMENT BEFORE BEGIN BETWEEN BY
+    CASCADE CASE CAST CHECK COLLATE COLUMN COMMIT CONFLICT CONSTRAINT CREATE CROSS CURRENT CURRENT_DATE
+    CURRENT_TIME CURRENT_TIMESTAMP DATABASE DEFAULT DEFERRABLE DEFERRED DELETE DESC DETACH DISTINCT DO DROP
+    EACH ELSE END ESCAPE EXCEPT EXCLUDE EXCLUSIVE EXISTS EXPLAIN FAIL FILTER FIRST FOLLOWING FOR FOREIGN FROM
+    FULL GENERATED GLOB GROUP GROUPS HAVING IF IGNORE IMMEDIATE IN INDEX INDEXED INITIALLY INNER INSERT INSTEAD
+    INTERSECT INTO IS ISNULL JOIN KEY LAST LEFT LIKE LIMIT MATCH MATERIALIZED NATURAL NO NOT NOTHING NOTNULL
+    NULL NULLS OF OFFSET ON OR ORDER OTHERS OUTER OVER PARTITION PLAN PRAGMA PRECEDING PRIMARY QUERY RAISE
+    RANGE RECURSIVE REFERENCES REGEXP REINDEX RELEASE RENAME REPLACE RESTRICT RETURNING RIGHT ROLLBACK ROW
+    ROWS SAVEPOINT SELECT SET TABLE TEMP TEMPORARY THEN TIES TO TRANSACTION TRIGGER UNBOUNDED UNION UNIQUE
+    UPDATE USING VACUUM VALUES VIEW VIRTUAL WHEN WHERE WINDOW WITH WITHOUT TRUE FALSE""".split()  # noqa: SIM905
+)
 
 
 def is_stacked(tokens: tuple[str, ...]) -> bool:
