@@ -14,7 +14,9 @@ app = typer.Typer(
 )
 
 # Sub-command modules: each defines ``register(app)``. Importing them must stay cheap (no torch).
-_COMMAND_MODULES = ("data", "bench", "scan", "doctor", "assess", "serve", "eval", "report", "train", "demo")
+_COMMAND_MODULES = (
+    "data", "bench", "scan", "doctor", "assess", "serve", "eval", "references", "report", "train", "sweep", "demo",
+)
 
 for _name in _COMMAND_MODULES:
     try:

@@ -111,7 +111,7 @@ def print_metrics(runs: list[dict[str, object]]) -> None:
             _cell(m, "dynamic_security", ci=False),
             _cell(m, "format_error", ci=False),
         )
-    Console(width=max(Console().width, 150)).print(table)
+    Console(width=max(Console().width, 190)).print(table)
 
 
 def _cell(metrics: dict[str, dict[str, float]], key: str, *, ci: bool = True) -> str:
