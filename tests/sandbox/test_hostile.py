@@ -23,7 +23,9 @@ MARK = f"realcode-hostile-{uuid.uuid4().hex[:8]}"
 OUTSIDE = [f"/etc/{MARK}", f"/root/{MARK}", f"/work/{MARK}", f"/{MARK}"]
 NAMESPACED = ("bwrap", "unshare")
 # A file of the host's private home directory (mode 0700 here), which no job may read.
-HOST_FILE = next((str(p) for p in sorted(Path.home().iterdir()) if p.is_file()), str(Path.home() / ".profile"))
+HOST_FILE = next(
+    (str(p) for p in sorted(Path.home().iterdir()) if p.is_file()), str(Path.home() / ".profile")
+)
 
 
 def program(code: str, stdin: str = "") -> Job:
@@ -51,38 +53,129 @@ CASES: dict[str, Case] = {
     "cpu_forever": Case(program("while True:\n    pass"), "timeout"),
     "sleep_forever": Case(program("import time\ntime.sleep(10**6)"), "timeout"),
     "allocate_50_gb": Case(program("x = bytearray(50 * 2**30)"), "memory"),
-    "allocate_in_steps": Case(Job(code="x = []\nwhile True:\n    x.append(bytearray(2**24))", mode="program", stdin_runs=[""], limits=Limits(memory_mb=200, cpu_seconds=5, wall_seconds=30)), "memory"),
-    "fork_bomb": Case(program("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"), "timeout"),
-    "print_1_gb": Case(program("import sys\nchunk = 'x' * 2**20\nfor _ in range(1024):\n    sys.stdout.write(chunk)"), "output_limit", check="output_cut"),
-    "print_1_gb_raw_fd": Case(program("import os\nchunk = b'x' * 2**20\nfor _ in range(1024):\n    os.write(1, chunk)"), "output_limit", check="output_cut"),
+    "allocate_in_steps": Case(
+        Job(
+            code="x = []\nwhile True:\n    x.append(bytearray(2**24))",
+            mode="program",
+            stdin_runs=[""],
+            limits=Limits(memory_mb=200, cpu_seconds=5, wall_seconds=30),
+        ),
+        "memory",
+    ),
+    "fork_bomb": Case(
+        program("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"),
+        "timeout",
+    ),
+    "print_1_gb": Case(
+        program("import sys\nchunk = 'x' * 2**20\nfor _ in range(1024):\n    sys.stdout.write(chunk)"),
+        "output_limit",
+        check="output_cut",
+    ),
+    "print_1_gb_raw_fd": Case(
+        program("import os\nchunk = b'x' * 2**20\nfor _ in range(1024):\n    os.write(1, chunk)"),
+        "output_limit",
+        check="output_cut",
+    ),
     "kill_parent": Case(program("import os\nos.kill(os.getppid(), 9)"), "exception"),
     # The kernel's answer differs by level (ESRCH alone in a pid namespace; success when the worker is visible
     # but cannot be signalled); what matters is that nothing but the job itself can be hit.
-    "kill_everything": Case(program("import os\nos.kill(-1, 9)\nprint('still here')"), "ok", check="still_here", extra={"also": ("exception",)}),
-    "kill_process_group_of_parent": Case(program("import os\nos.killpg(os.getpgid(os.getppid()), 9)"), "exception", extra={"also": ("ok", "crashed")}),
-    "socket": Case(program("import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=1)"), "exception", levels=NAMESPACED),
+    "kill_everything": Case(
+        program("import os\nos.kill(-1, 9)\nprint('still here')"),
+        "ok",
+        check="still_here",
+        extra={"also": ("exception",)},
+    ),
+    "kill_process_group_of_parent": Case(
+        program("import os\nos.killpg(os.getpgid(os.getppid()), 9)"),
+        "exception",
+        extra={"also": ("ok", "crashed")},
+    ),
+    "socket": Case(
+        program("import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=1)"),
+        "exception",
+        levels=NAMESPACED,
+    ),
     "write_outside": Case(program(WRITE.format(paths=OUTSIDE)), "ok", check="no_writes"),
-    "write_home": Case(program("import os\nopen(os.path.expanduser('~/' + 'x'), 'w').write('x')\nprint(os.path.expanduser('~'))"), "ok", check="home_is_private"),
-    "read_dataset": Case(program("print(open('/work/shared/data/README.md').read()[:20])"), "exception", levels=("bwrap",)),
+    "write_home": Case(
+        program(
+            "import os\nopen(os.path.expanduser('~/' + 'x'), 'w').write('x')\nprint(os.path.expanduser('~'))"
+        ),
+        "ok",
+        check="home_is_private",
+    ),
+    "read_dataset": Case(
+        program("print(open('/work/shared/data/README.md').read()[:20])"), "exception", levels=("bwrap",)
+    ),
     "read_host_home": Case(program(f"print(open({HOST_FILE!r}).read()[:20])"), "exception"),
     "ctypes_segfault": Case(program("import ctypes\nctypes.string_at(0)"), "crashed"),
-    "ctypes_system": Case(program(f"import ctypes\nprint(ctypes.CDLL(None).system(b'touch /etc/{MARK}'))"), "ok", check="no_writes"),
-    "os_system": Case(program(f"import os\nprint(os.system('touch /etc/{MARK} 2>/dev/null'))"), "ok", check="no_writes"),
-    "posix_system": Case(program(f"import posix\nposix.system('touch /root/{MARK} 2>/dev/null')"), "ok", check="no_writes"),
-    "subprocess": Case(program(f"import subprocess\nsubprocess.run(['touch', '/work/{MARK}'])"), "ok", check="no_writes"),
+    "ctypes_system": Case(
+        program(f"import ctypes\nprint(ctypes.CDLL(None).system(b'touch /etc/{MARK}'))"),
+        "ok",
+        check="no_writes",
+    ),
+    "os_system": Case(
+        program(f"import os\nprint(os.system('touch /etc/{MARK} 2>/dev/null'))"), "ok", check="no_writes"
+    ),
+    "posix_system": Case(
+        program(f"import posix\nposix.system('touch /root/{MARK} 2>/dev/null')"), "ok", check="no_writes"
+    ),
+    "subprocess": Case(
+        program(f"import subprocess\nsubprocess.run(['touch', '/work/{MARK}'])"), "ok", check="no_writes"
+    ),
     "reload_os": Case(program("import importlib, os\nimportlib.reload(os)\nprint(os.getcwd() != '')"), "ok"),
-    "many_threads": Case(program("import threading, time\nfor _ in range(500):\n    threading.Thread(target=time.sleep, args=(5,), daemon=True).start()"), "exception"),
+    "many_threads": Case(
+        program(
+            "import threading, time\nfor _ in range(500):\n    threading.Thread(target=time.sleep, args=(5,), daemon=True).start()"
+        ),
+        "exception",
+    ),
     "deep_recursion": Case(calls("def f(n=0):\n    return f(n + 1)"), "exception", "call"),
-    "unbounded_recursion_limit": Case(calls("import sys\nsys.setrecursionlimit(10**8)\ndef f(n=0):\n    return f(n + 1)"), "crashed", "call", extra={"also": ("memory", "timeout")}),
-    "patch_builtins": Case(calls("import builtins\nbuiltins.len = lambda x: 42\nbuiltins.print = None\ndef f():\n    return len([1])"), "ok", "call"),
-    "always_equal": Case(calls("class A:\n    def __eq__(self, other):\n        return True\n    def __hash__(self):\n        return 0\ndef f():\n    return A()"), "ok", "call", check="opaque"),
+    "unbounded_recursion_limit": Case(
+        calls("import sys\nsys.setrecursionlimit(10**8)\ndef f(n=0):\n    return f(n + 1)"),
+        "crashed",
+        "call",
+        extra={"also": ("memory", "timeout")},
+    ),
+    "patch_builtins": Case(
+        calls(
+            "import builtins\nbuiltins.len = lambda x: 42\nbuiltins.print = None\ndef f():\n    return len([1])"
+        ),
+        "ok",
+        "call",
+    ),
+    "always_equal": Case(
+        calls(
+            "class A:\n    def __eq__(self, other):\n        return True\n    def __hash__(self):\n        return 0\ndef f():\n    return A()"
+        ),
+        "ok",
+        "call",
+        check="opaque",
+    ),
     "exit_at_import": Case(calls("import sys\nsys.exit(0)\ndef f():\n    return 1"), "exit", "job"),
     "os_exit_at_import": Case(calls("import os\nos._exit(0)\ndef f():\n    return 1"), "exit", "job"),
     "exit_in_call": Case(calls("import sys\ndef f():\n    sys.exit(0)"), "exit", "call"),
-    "ignore_timeout_signals": Case(program("import signal\nfor s in (signal.SIGXCPU, signal.SIGALRM, signal.SIGTERM, signal.SIGINT):\n    signal.signal(s, signal.SIG_IGN)\nwhile True:\n    pass"), "timeout"),
+    "ignore_timeout_signals": Case(
+        program(
+            "import signal\nfor s in (signal.SIGXCPU, signal.SIGALRM, signal.SIGTERM, signal.SIGINT):\n    signal.signal(s, signal.SIG_IGN)\nwhile True:\n    pass"
+        ),
+        "timeout",
+    ),
     "close_all_fds": Case(program("import os\nos.closerange(0, 1000)\nprint('x')"), "exit"),
-    "daemonize_grandchild": Case(program("import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(10**6)\n    os._exit(0)\nprint('parent done')"), "ok", check="no_leftovers"),
-    "fake_result_on_stdout": Case(calls("print('{\"status\": \"ok\", \"value\": 1}')\ndef f():\n    print('{\"k\": \"call\", \"i\": 0, \"status\": \"ok\"}')\n    return 2"), "ok", "call", check="value_2"),
+    "daemonize_grandchild": Case(
+        program(
+            "import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(10**6)\n    os._exit(0)\nprint('parent done')"
+        ),
+        "ok",
+        check="no_leftovers",
+    ),
+    "fake_result_on_stdout": Case(
+        calls(
+            'print(\'{"status": "ok", "value": 1}\')\ndef f():\n    print(\'{"k": "call", "i": 0, "status": "ok"}\')\n    return 2'
+        ),
+        "ok",
+        "call",
+        check="value_2",
+    ),
 }
 
 PROBE_CODE = """

@@ -11,7 +11,7 @@ import pytest
 from realcode.sandbox import Call, Job, Limits, Sandbox
 from realcode.sandbox.serialize import Opaque, decode
 
-SOURCE = '''
+SOURCE = """
 import math
 print("module loaded")
 
@@ -31,7 +31,7 @@ def fail(kind):
 class Solution:
     def twice(self, x):
         return 2 * x
-'''
+"""
 
 
 def test_calls_return_values_output_and_exceptions(sandbox: Sandbox) -> None:
@@ -67,14 +67,17 @@ def test_calls_return_values_output_and_exceptions(sandbox: Sandbox) -> None:
 
 
 def test_python_values_in_arguments_keep_their_types(sandbox: Sandbox) -> None:
-    job = Job(code="def kinds(*a): return [type(x).__name__ for x in a]", calls=[
-        Call(function="kinds", args=[(1, 2), b"x", {1}, float("nan"), {(1, 2): 3}])
-    ])
+    job = Job(
+        code="def kinds(*a): return [type(x).__name__ for x in a]",
+        calls=[Call(function="kinds", args=[(1, 2), b"x", {1}, float("nan"), {(1, 2): 3}])],
+    )
     assert decode(sandbox.run(job).calls[0].value) == ["tuple", "bytes", "set", "float", "dict"]
 
 
 def test_preamble_runs_in_the_module_namespace(sandbox: Sandbox) -> None:
-    job = Job(code="def f(x): return x + OFFSET", preamble="OFFSET = 100", calls=[Call(function="f", args=[1])])
+    job = Job(
+        code="def f(x): return x + OFFSET", preamble="OFFSET = 100", calls=[Call(function="f", args=[1])]
+    )
     assert decode(sandbox.run(job).calls[0].value) == 101
 
 
@@ -118,7 +121,10 @@ def test_files_are_placed_fresh_before_each_run_and_captured_after(sandbox: Sand
         "db.execute('DELETE FROM items WHERE name = ?', (name,))\ndb.commit()\n"
     )
     job = Job(
-        code=code, mode="program", stdin_runs=["apple", "apple"], files={"shop.db": _database(tmp_path)},
+        code=code,
+        mode="program",
+        stdin_runs=["apple", "apple"],
+        files={"shop.db": _database(tmp_path)},
         capture_files=["shop.db", "absent.txt"],
     )
     result = sandbox.run(job)
@@ -162,7 +168,9 @@ def test_unencodable_values_come_back_opaque(sandbox: Sandbox) -> None:
         (dict(code="x", limits={"cpu_seconds": 0}), "cpu_seconds"),
     ],
 )
-def test_bad_jobs_are_refused_naming_the_culprit(sandbox: Sandbox, job: dict[str, object], culprit: str) -> None:
+def test_bad_jobs_are_refused_naming_the_culprit(
+    sandbox: Sandbox, job: dict[str, object], culprit: str
+) -> None:
     with pytest.raises(ValueError, match=culprit.replace(".", r"\.")):
         sandbox.run(job)
 

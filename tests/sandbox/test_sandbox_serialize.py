@@ -104,7 +104,9 @@ def test_hostile_repr_is_contained() -> None:
         def __repr__(self) -> str:
             raise RuntimeError("no")
 
-    assert roundtrip(BadRepr()) == Opaque("test_hostile_repr_is_contained.<locals>.BadRepr", "<unrepresentable>")
+    assert roundtrip(BadRepr()) == Opaque(
+        "test_hostile_repr_is_contained.<locals>.BadRepr", "<unrepresentable>"
+    )
 
 
 @pytest.mark.parametrize(
