@@ -149,6 +149,10 @@ def walk_function(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.AS
             stack.append(child)
 
 
+#: Functions that raise or exit instead of returning.
+NORETURN_CALLS = frozenset({"abort", "exit", "_exit", "quit"})
+
+
 def terminates(body: list[ast.stmt]) -> bool:
     """Whether a block always leaves the enclosing block (raise/return/continue/break, or an if/else of such)."""
     if not body:
@@ -156,6 +160,9 @@ def terminates(body: list[ast.stmt]) -> bool:
     last = body[-1]
     if isinstance(last, ast.Raise | ast.Return | ast.Continue | ast.Break):
         return True
+    if isinstance(last, ast.Expr) and isinstance(last.value, ast.Call):
+        # Calls that never return: ``abort(403)`` (Flask/Werkzeug), ``sys.exit()``.
+        return dotted(last.value.func).split(".")[-1] in NORETURN_CALLS
     if isinstance(last, ast.If):
         return terminates(last.body) and terminates(last.orelse)
     if isinstance(last, ast.With | ast.AsyncWith | ast.Try):

@@ -27,8 +27,11 @@ from realcode.analysis.security.rules._protection import (
     FunctionFacts,
     ModuleFacts,
     analysis_of,
+    call_name,
     dominating_tests,
+    dotted,
     method_name,
+    names_in,
     root_name,
     subscript_chain,
 )
@@ -208,3 +211,162 @@ class IncorrectAuthorization(_AuthorizationRule):
         "Tells 863 from 862 only by the number of unconsulted inputs (two or more: 863); a check that consults "
         "the inputs but decides wrongly (compares the wrong field, uses `or` for `and`) is not recognised."
     )
+
+
+#: Decorator methods that register a web route (Flask, FastAPI, Starlette, aiohttp, Sanic, Bottle).
+ROUTE_DECORATORS = frozenset({"route", "get", "post", "put", "patch", "delete", "api_route", "websocket"})
+#: Words in a decorator's name that make it an authorization (not just authentication) check.
+AUTHZ_DECORATOR_WORDS = (
+    "permission",
+    "role",
+    "admin",
+    "staff",
+    "superuser",
+    "user_passes_test",
+    "owner",
+    "authoriz",
+)
+#: Expressions that stand for the signed-in actor in web frameworks.
+ACTOR_REFERENCES = frozenset(
+    {
+        "current_user",
+        "flask_login.current_user",
+        "g.user",
+        "request.user",
+        "session",
+        "flask.session",
+        "current_identity",
+    }
+)
+ACTOR_CALLS = frozenset({"get_jwt_identity", "flask_jwt_extended.get_jwt_identity", "get_current_user"})
+#: Calls that delete an object handed to them (``db.session.delete(obj)``).
+DELETING_CALLS = ("session.delete", "db.delete")
+#: Methods that persist or delete the object they are called on (ORMs).
+OBJECT_WRITES = frozenset({"delete", "save", "update", "remove"})
+
+
+def _is_route(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    for deco in fn.decorator_list:
+        target = deco.func if isinstance(deco, ast.Call) else deco
+        if isinstance(target, ast.Attribute) and target.attr in ROUTE_DECORATORS:
+            return True
+    return False
+
+
+def _authz_decorated(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    for deco in fn.decorator_list:
+        target = deco.func if isinstance(deco, ast.Call) else deco
+        name = dotted(target).lower()
+        if any(word in name for word in AUTHZ_DECORATOR_WORDS):
+            return True
+    return False
+
+
+def _depends_params(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """FastAPI parameters filled by a dependency (``user = Depends(get_user)``): resolved by the server."""
+    args = fn.args
+    positional = [*args.posonlyargs, *args.args]
+    pairs = list(zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True))
+    pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is not None]
+    return {
+        a.arg
+        for a, d in pairs
+        if isinstance(d, ast.Call) and dotted(d.func).split(".")[-1] in {"Depends", "Security"}
+    }
+
+
+def _mentions_actor(test: ast.AST, actors: set[str]) -> bool:
+    for sub in ast.walk(test):
+        if isinstance(sub, ast.Name | ast.Attribute):
+            name = dotted(sub)
+            if name in ACTOR_REFERENCES or name.split(".")[0] in actors or name in actors:
+                return True
+        if isinstance(sub, ast.Call) and dotted(sub.func) in ACTOR_CALLS:
+            return True
+    return False
+
+
+@register
+class RouteWithoutObjectAuthorization(Rule):
+    """A web route deletes or changes the object its URL names without checking who is asking.
+
+    Bad::
+
+        @app.route("/posts/<int:post_id>/delete", methods=["POST"])
+        @login_required
+        def delete_post(post_id):
+            post = Post.query.get_or_404(post_id)
+            db.session.delete(post)
+            db.session.commit()
+
+    Good::
+
+        @app.route("/posts/<int:post_id>/delete", methods=["POST"])
+        @login_required
+        def delete_post(post_id):
+            post = Post.query.get_or_404(post_id)
+            if post.author_id != current_user.id:
+                abort(403)
+            db.session.delete(post)
+            db.session.commit()
+    """
+
+    id = "RC-AUTHZ-003"
+    cwe = "CWE-862"
+    name = "route-without-object-authorization"
+    severity = Severity.HIGH
+    confidence = Confidence.MEDIUM
+    blind_spots = (
+        "Knows route decorators of Flask/FastAPI-style frameworks, ORM deletes and saves of objects looked up from "
+        "a URL parameter, and actors as current_user/g.user/request.user/session/JWT identity/Depends parameters. "
+        "Checks in a query filter (filter_by(owner=current_user)), in a callee or in middleware are not seen; "
+        "login_required alone is authentication and does not count."
+    )
+
+    def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
+        analysis = analysis_of(ctx)
+        if analysis is None:
+            return
+        for facts in analysis.functions:
+            fn = facts.node
+            if not _is_route(fn) or _authz_decorated(fn):
+                continue
+            actors = _depends_params(fn)
+            url_params = set(facts.params) - actors
+            if not url_params:
+                continue
+            commits = any(
+                method_name(c) in {"commit", "save"}
+                for c in facts.of_type(ast.Call)
+                if isinstance(c, ast.Call)
+            )
+            for node in self._writes(facts, url_params, commits):
+                if any(_mentions_actor(g.test, actors) for g in dominating_tests(facts, node)):
+                    continue
+                # ``Post.query.filter_by(id=pid, author=current_user).first_or_404()``: the lookup is the check.
+                if any(_mentions_actor(v, actors) for n in names_in(node) for v in facts.bindings.get(n, [])):
+                    continue
+                yield self.finding(
+                    ctx,
+                    node,
+                    f"route `{fn.name}` changes an object chosen by the URL without an authorization check",
+                )
+                break
+
+    @staticmethod
+    def _writes(facts: FunctionFacts, url_params: set[str], commits: bool) -> Iterator[ast.AST]:
+        for node in facts.of_type(ast.Call, ast.Assign):
+            if isinstance(node, ast.Call):
+                name = call_name(node)
+                if (
+                    name.endswith(DELETING_CALLS) and node.args and facts.params_of(node.args[0]) & url_params
+                ) or (
+                    method_name(node) in OBJECT_WRITES
+                    and isinstance(node.func, ast.Attribute)
+                    and facts.params_of(node.func.value) & url_params
+                ):
+                    yield node
+            elif commits and isinstance(node, ast.Assign):
+                for t in node.targets:
+                    if isinstance(t, ast.Attribute) and facts.params_of(t.value) & url_params:
+                        yield node
