@@ -188,3 +188,20 @@ def test_isolation_report_names_the_level(sandbox: Sandbox) -> None:
     report = sandbox.isolation
     assert report.level in ("bwrap", "unshare", "rlimits")
     assert report.level in report.describe()
+
+
+def test_a_worker_that_stops_answering_is_an_infra_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from realcode.sandbox import pool as pool_module
+
+    with Sandbox(workers=1) as pool:
+        # The host gives up long before the job's own wall limit: both attempts hang, the job is infra_error.
+        monkeypatch.setattr(pool_module, "_backstop", lambda job: 0.5)
+        slow = Job(
+            code="import time\ntime.sleep(3)", mode="program", stdin_runs=[""], limits=Limits(wall_seconds=30)
+        )
+        result = pool.run(slow)
+        assert result.status == "infra_error"
+        assert result.infra_message and "did not answer" in result.infra_message
+        monkeypatch.undo()
+        after = pool.run(Job(code="def f(): return 1", calls=[Call(function="f")]))
+        assert after.status == "ok" and decode(after.calls[0].value) == 1

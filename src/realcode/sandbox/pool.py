@@ -224,7 +224,9 @@ class Sandbox:
         self.size = workers or os.cpu_count() or 1
         self.isolation: iso.IsolationReport = iso.choose(isolation)
         self._preimports = tuple(preimports)
-        self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
+        # Free slots: a ready worker, or None for a slot whose worker died and is restarted on next use
+        # (so a failing restart can never leave a caller waiting for a worker that will not come).
+        self._idle: queue.SimpleQueue[_Worker | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._all: set[_Worker] = set()
         self._closed = False
@@ -264,35 +266,44 @@ class Sandbox:
         with self._lock:
             self._all.discard(worker)
 
+    def _take(self) -> _Worker:
+        """A free worker, starting one for an empty slot; the slot is given back if that fails."""
+        worker = self._idle.get()
+        if worker is not None:
+            return worker
+        if self._closed:
+            self._idle.put(None)
+            raise WorkerFailure("sandbox is closed")
+        try:
+            return self._spawn()
+        except BaseException:
+            self._idle.put(None)
+            raise
+
     def worker_info(self) -> dict[str, Any]:
         """What one worker reported when it became ready (python version, uid, pre-import time)."""
-        worker = self._idle.get()
+        worker = self._take()
         try:
             return dict(worker.info)
         finally:
             self._idle.put(worker)
 
     def _attempt(self, payload: bytes, backstop: float) -> JobResult:
-        worker = self._idle.get()
+        worker = self._take()
         try:
             worker.send(payload)
             reply = json.loads(worker.receive(backstop))
             result = JobResult.model_validate(reply)
         except (WorkerFailure, ValueError) as exc:  # ValueError: bad JSON or a reply that is not a JobResult
             self._retire(worker)
-            self._idle.put(self._spawn_or_raise())
+            self._idle.put(None)
             raise WorkerFailure(str(exc)) from None
         except BaseException:
             self._retire(worker)
-            self._idle.put(self._spawn_or_raise())
+            self._idle.put(None)
             raise
         self._idle.put(worker)
         return result
-
-    def _spawn_or_raise(self) -> _Worker:
-        if self._closed:
-            raise WorkerFailure("sandbox is closed")
-        return self._spawn()
 
     def run(self, job: Job | dict[str, Any]) -> JobResult:
         """Run one job on a free worker; infrastructure failures are retried once, then reported."""
