@@ -77,6 +77,12 @@ class VLLMGenerator(Generator):
         if not chats:
             return []
         texts = [render_chat(self.tokenizer if self._templated else None, c) for c in chats]
+        # Tokenised here, as the hf back-end does: vLLM would add special tokens to text prompts, doubling
+        # the BOS token that chat templates already write.
+        token_prompts = [
+            {"prompt_token_ids": self.tokenizer(t, add_special_tokens=not self._templated)["input_ids"]}
+            for t in texts
+        ]
         request_seeds = [sample_seed(seed, chat, 0) for seed, chat in zip(seeds, chats, strict=True)]
         per_prompt = [
             self._vllm.SamplingParams(
@@ -90,11 +96,11 @@ class VLLMGenerator(Generator):
             for seed in request_seeds
         ]
         started = time.perf_counter()
-        outputs = self.llm.generate(texts, sampling_params=per_prompt, use_tqdm=False)
+        outputs = self.llm.generate(token_prompts, sampling_params=per_prompt, use_tqdm=False)
         latency = time.perf_counter() - started
         results = []
-        for request, seed in zip(outputs, request_seeds, strict=True):
-            prompt_tokens = len(request.prompt_token_ids or [])
+        for request, prompt, seed in zip(outputs, token_prompts, request_seeds, strict=True):
+            prompt_tokens = len(prompt["prompt_token_ids"])
             samples = []
             for out in sorted(request.outputs, key=lambda o: o.index):
                 # vLLM already stops before a stop string; truncating again is a no-op kept for safety.

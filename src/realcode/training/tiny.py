@@ -220,6 +220,7 @@ def build_tiny_model(
             "corpus_sha256": hashlib.sha256("\0".join(texts).encode()).hexdigest(),
         }
         (staging / _MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+        staging.chmod(0o755)  # mkdtemp makes it private; a model directory is meant to be shared
         if out.exists():
             shutil.rmtree(out)
         os.replace(staging, out)
@@ -244,14 +245,28 @@ def default_tiny_model(*, rebuild: bool = False) -> Path:
     module is rebuilt.
     """
     out = _cache_root() / "tiny-model"
-    marker = out / _MARKER
-    if not rebuild and marker.is_file():
-        try:
-            if json.loads(marker.read_text(encoding="utf-8")).get("format") == _BUILD_FORMAT:
-                return out
-        except (OSError, ValueError):
-            pass  # an unreadable marker means an unusable cache: rebuild it
-    return build_tiny_model(out)
+    if not rebuild and _is_current(out):
+        return out
+    # Built aside and renamed into place, so that concurrent first uses (parallel test workers) neither see a
+    # half-built model nor destroy one another's: the first rename wins, the others discard their copy.
+    built = build_tiny_model(out.parent / f".tiny-model.build-{os.getpid()}")
+    try:
+        if out.exists() and (rebuild or not _is_current(out)):
+            shutil.rmtree(out, ignore_errors=True)
+        os.replace(built, out)
+    except OSError:
+        shutil.rmtree(built, ignore_errors=True)
+        if not _is_current(out):
+            raise
+    return out
+
+
+def _is_current(model_dir: Path) -> bool:
+    try:
+        marker = json.loads((model_dir / _MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False  # missing or unreadable: not a usable cache
+    return isinstance(marker, dict) and marker.get("format") == _BUILD_FORMAT
 
 
 def main(argv: list[str] | None = None) -> int:
