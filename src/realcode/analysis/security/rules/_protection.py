@@ -207,6 +207,8 @@ class ModuleFacts:
     classes: dict[str, ast.ClassDef] = field(default_factory=dict)  # every class in the module, nested too
     functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=dict)  # top level
     imports: dict[str, str] = field(default_factory=dict)  # local name -> imported dotted name
+    # id(method) -> attributes of ``self`` that its class binds to containers (``self.items = {}``)
+    instance_stores: dict[int, set[str]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, tree: ast.Module, nodes_of: NodesOf | None = None) -> ModuleFacts:
@@ -227,6 +229,12 @@ class ModuleFacts:
             if node.module:
                 for alias in node.names:
                     facts.imports[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+        for cls_node in facts.classes.values():
+            attrs = _container_attributes(cls_node)
+            if attrs:
+                for item in cls_node.body:
+                    if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
+                        facts.instance_stores[id(item)] = attrs
         for stmt in tree.body:
             if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
                 facts.functions[stmt.name] = stmt
@@ -281,6 +289,25 @@ def _walker(tree: ast.AST) -> NodesOf:
     return lambda kind: by_type.get(kind, [])
 
 
+def _container_attributes(cls: ast.ClassDef) -> set[str]:
+    """Attributes a class binds to containers: class-level ``items = {}`` or ``self.items = {}`` in a method."""
+    out: set[str] = set()
+    for item in cls.body:
+        if isinstance(item, ast.Assign) and is_container_value(item.value):
+            out.update(t.id for t in item.targets if isinstance(t, ast.Name))
+        elif isinstance(item, ast.FunctionDef):
+            for node in ast.walk(item):
+                if isinstance(node, ast.Assign) and is_container_value(node.value):
+                    for t in node.targets:
+                        if (
+                            isinstance(t, ast.Attribute)
+                            and isinstance(t.value, ast.Name)
+                            and t.value.id == "self"
+                        ):
+                            out.add(t.attr)
+    return out
+
+
 def is_container_value(value: ast.expr, resolve: Callable[[str], str] | None = None) -> bool:
     """A container display or a call of a container type (through import aliases when ``resolve`` is given)."""
     if isinstance(value, ast.Dict | ast.List | ast.Set | ast.DictComp | ast.ListComp | ast.SetComp):
@@ -311,6 +338,28 @@ class FunctionFacts:
     nodes: list[ast.AST]  # every node of the body (nested functions and classes excluded), in walk order
     defaulted: set[str]  # parameters with a default value (configuration rather than caller identity)
     by_type: dict[type[ast.AST], list[ast.AST]] = field(default_factory=dict)
+    _outside: set[str] | None = None
+
+    @property
+    def used_outside_tests(self) -> set[str]:
+        """Parameters read somewhere other than a branch test (``if``/``while``/``assert``/conditional)."""
+        if self._outside is None:
+            params = set(self.params)
+            out: set[str] = set()
+            for node in self.by_type.get(ast.Name, []):
+                assert isinstance(node, ast.Name)
+                if node.id in params and node.id not in out and not self._in_test(node):
+                    out.add(node.id)
+            self._outside = out
+        return self._outside
+
+    def _in_test(self, node: ast.AST) -> bool:
+        for parent, child in self.ancestors(node):
+            if isinstance(parent, ast.If | ast.While | ast.IfExp | ast.Assert) and child is parent.test:
+                return True
+            if isinstance(parent, ast.stmt) and not isinstance(parent, ast.If | ast.While | ast.Assert):
+                return False
+        return False
 
     def of_type(self, *kinds: type[ast.AST]) -> list[ast.AST]:
         """The nodes of the body of the given AST types, in walk order within each type."""

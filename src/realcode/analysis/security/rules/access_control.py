@@ -56,7 +56,21 @@ def _keyed_store_access(
 ) -> tuple[str, set[str]] | None:
     """``STORE[...key...]...``: the store and the inputs its subscripts derive from, if any input does."""
     root = root_name(node)
-    if root is None or root not in module.stores or root in facts.bindings or root in facts.params:
+    if root is None or root in facts.bindings or root in facts.params:
+        return None
+    if root == "self":
+        # ``self.accounts[key]`` in a method: a store when the class keeps a container in that attribute.
+        chain = node
+        while isinstance(chain, ast.Subscript | ast.Attribute) and not (
+            isinstance(chain, ast.Attribute) and isinstance(chain.value, ast.Name)
+        ):
+            chain = chain.value
+        if not isinstance(chain, ast.Attribute) or chain.attr not in module.instance_stores.get(
+            id(facts.node), ()
+        ):
+            return None
+        root = f"self.{chain.attr}"
+    elif root not in module.stores:
         return None
     keys: set[str] = set()
     for sub in subscript_chain(node):
@@ -107,7 +121,12 @@ def privileged_ops(facts: FunctionFacts, module: ModuleFacts) -> Iterator[Privil
 def unconsulted_actors(facts: FunctionFacts, op: PrivilegedOp, involved: set[str]) -> list[str]:
     """Inputs that take no part in the function's store operations (``involved``) and that no test dominating
     ``op`` consults."""
-    actors = [p for p in facts.params if p not in involved and p not in facts.defaulted]
+    # An input used for something else (computed with, logged, passed on) is not an ignored identity.
+    actors = [
+        p
+        for p in facts.params
+        if p not in involved and p not in facts.defaulted and p not in facts.used_outside_tests
+    ]
     if not actors:
         return []
     consulted: set[str] = set()
