@@ -23,6 +23,7 @@ from realcode.judge.dynamic import dynamic_security_many, security_from_function
 from realcode.judge.functional import judge_many
 from realcode.judge.runner import JobRunner, resolve
 from realcode.judge.verdict import DynamicSecurityVerdict, FunctionalVerdict, Stage
+from realcode.sandbox.api import Limits
 from realcode.tasks.model import Benchmark, ReferenceKind, Task
 
 
@@ -55,6 +56,7 @@ def check_tasks(
     sandbox: JobRunner | None = None,
     batch_size: int = 64,
     progress: Callable[[int], None] | None = None,
+    limits: Limits | None = None,
 ) -> Iterator[TaskCheck]:
     """Judge each task's ``reference`` solution, in batches; yields one :class:`TaskCheck` per task, in order."""
     runner = resolve(sandbox) if tasks else sandbox
@@ -74,11 +76,13 @@ def check_tasks(
                 judged.append(task)
             out.append(check)
         codes = [t.reference(reference) for t in judged]
-        verdicts = judge_many(judged, codes, sandbox=runner) if judged else []
+        verdicts = judge_many(judged, codes, sandbox=runner, limits=limits) if judged else []
         by_id = dict(zip((id(t) for t in judged), verdicts, strict=True))
         sql = [t for t in judged if security_applicable(t) and t.db_setup]
         sql_verdicts = (
-            dynamic_security_many(sql, [t.reference(reference) for t in sql], sandbox=runner) if sql else []
+            dynamic_security_many(sql, [t.reference(reference) for t in sql], sandbox=runner, limits=limits)
+            if sql
+            else []
         )
         sql_by_id = dict(zip((id(t) for t in sql), sql_verdicts, strict=True))
         for task, check in zip(batch, out, strict=True):

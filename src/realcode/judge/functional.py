@@ -9,6 +9,7 @@ code, so that code runs next to the candidate (as in HumanEval's own harness).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -139,7 +140,9 @@ def early_verdict(code: str | None) -> FunctionalVerdict | None:
     if code is None:
         return FunctionalVerdict(stage=Stage.NO_CODE, message="the completion held no code")
     try:
-        compile(code, "<candidate>", "exec", dont_inherit=True)
+        with warnings.catch_warnings():  # the candidate's own warnings (invalid escapes) are not ours
+            warnings.simplefilter("ignore")
+            compile(code, "<candidate>", "exec", dont_inherit=True)
     except SyntaxError as exc:
         return FunctionalVerdict(
             stage=Stage.SYNTAX_ERROR, message=f"{type(exc).__name__}: {exc.msg} (line {exc.lineno})"
