@@ -42,7 +42,7 @@ from typing import TypeVar
 
 from realcode.analysis.findings import Location, TraceStep
 from realcode.analysis.security.engine.cfg import CFG
-from realcode.analysis.security.engine.dataflow import FunctionNode, ModuleAnalysis
+from realcode.analysis.security.engine.dataflow import ATTR_KEYS_MARKER, FunctionNode, ModuleAnalysis
 from realcode.analysis.security.engine.guards import Refinement
 from realcode.analysis.security.engine.names import method_name, qualify
 from realcode.analysis.security.engine.taint import State, Taint
@@ -152,7 +152,9 @@ class AnalysisContext:
         return True if kind is None else t.is_live(kind)
 
     def state_at(self, stmt: ast.AST) -> State:
-        return self.analysis.stmt_state.get(id(stmt), {})
+        """Variable (or ``obj.attr``) -> taint on entry to ``stmt``; untainted variables are absent."""
+        state = self.analysis.stmt_state.get(id(stmt), {})
+        return {k: v for k, v in state.items() if k != ATTR_KEYS_MARKER}
 
     @property
     def url_origins(self) -> set[str]:

@@ -63,10 +63,18 @@ class Budget:
     analyses: int = 0
     exhausted: bool = False
 
+    steps: int = 0
+
     def check(self) -> None:
         if time.process_time() - self.started > self.cpu_seconds:
             self.exhausted = True
             raise BudgetExceeded
+
+    def tick(self) -> None:
+        """Count one unit of work; look at the clock every 64 units."""
+        self.steps += 1
+        if self.steps & 63 == 0:
+            self.check()
 
 
 @dataclass
@@ -259,12 +267,11 @@ class ModuleAnalysis:
         sig = (id(func), _sig(params), _sig(closure))
         if sig in self._memo:
             return self._memo[sig]
-        if (
-            sig in self._in_progress
-            or depth > self.budget.max_depth
-            or self.budget.analyses >= self.budget.max_analyses
-        ):
+        if sig in self._in_progress or depth > self.budget.max_depth:
             # recursion or too deep: assume arguments flow to the result
+            return join_all(params.values())
+        if self.budget.analyses >= self.budget.max_analyses + 3 * len(self.by_type.get(ast.FunctionDef, ())):
+            self.budget.exhausted = True
             return join_all(params.values())
         self.budget.check()
         self.budget.analyses += 1
@@ -317,8 +324,7 @@ class ModuleAnalysis:
                 visits[i] += 1
                 if visits[i] > self.budget.max_visits_per_node:
                     continue
-                if visits[i] % 8 == 0:
-                    self.budget.check()
+                self.budget.tick()
                 state = in_states[i]
                 assert state is not None
                 out = self._transfer(cfg.nodes[i].kind, cfg.nodes[i].stmt, dict(state), frame)
@@ -337,6 +343,7 @@ class ModuleAnalysis:
                 state = in_states[node.index]
                 if state is None or node.stmt is None:
                     continue
+                self.budget.tick()
                 key = id(node.stmt)
                 prev = self.stmt_state.get(key)
                 self.stmt_state[key] = dict(state) if prev is None else join_states(prev, state)
@@ -458,12 +465,15 @@ class ModuleAnalysis:
                         st.pop(k, None)
                 else:
                     st[k] = t
+                    st[ATTR_KEYS_MARKER] = _MARKER_TAINT
         elif isinstance(target, ast.Subscript):
             self.ev(target.slice, st, fr)
             k = dotted(target.value)
             if k and t is not None:
                 cur = st.get(k)
                 st[k] = t if cur is None else cur.join(t)
+                if "." in k:
+                    st[ATTR_KEYS_MARKER] = _MARKER_TAINT
 
     # -- expressions -------------------------------------------------------------------------------------------
     def ev(self, e: ast.AST, st: State, fr: Frame) -> Taint | None:
@@ -669,6 +679,8 @@ class ModuleAnalysis:
                 if k is not None and args is not None:
                     cur = st.get(k)
                     st[k] = args if cur is None else cur.join(args)
+                    if "." in k:
+                        st[ATTR_KEYS_MARKER] = _MARKER_TAINT
                 return None
             if meth == "replace" and recv is not None and e.args:
                 old = e.args[0]
@@ -795,7 +807,10 @@ def apply_refinement(ref: Refinement, state: State) -> State:
     out = state
     copied = False
     for key, kinds in ref.items():
-        for k in [k for k in state if k == key or k.startswith(key + ".")]:
+        keys = [key] if key in state else []
+        if ATTR_KEYS_MARKER in state:
+            keys += [k for k in state if k.startswith(key + ".")]
+        for k in keys:
             t = state[k]
             eff = kinds
             if NEED_NORM in kinds:
@@ -814,9 +829,17 @@ def _sig(taints: dict[str, Taint]) -> tuple[object, ...]:
 
 
 def _drop_attrs(st: State, name: str) -> None:
+    if ATTR_KEYS_MARKER not in st:
+        return
     prefix = name + "."
     for k in [k for k in st if k.startswith(prefix)]:
         del st[k]
+
+
+_MARKER_TAINT = Taint({})
+
+# Present in a state once it holds an attribute key ("obj.attr"); lets assignments skip the prefix scan.
+ATTR_KEYS_MARKER = "."
 
 
 def _annotation_is_scalar(ann: ast.expr | None) -> bool:

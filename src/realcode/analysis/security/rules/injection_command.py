@@ -70,6 +70,11 @@ def leads_with_literal(ctx: AnalysisContext, expr: ast.expr, depth: int = 0) -> 
         return isinstance(first, ast.Constant) and isinstance(first.value, str) and bool(first.value.strip())
     if isinstance(expr, ast.BinOp) and isinstance(expr.op, (ast.Add, ast.Mod)):
         return leads_with_literal(ctx, expr.left, depth + 1)
+    if isinstance(expr, ast.Call):
+        callee = _local_callee(ctx, expr)
+        if callee is not None:
+            returns = [r.value for r in ast.walk(callee) if isinstance(r, ast.Return) and r.value is not None]
+            return bool(returns) and all(leads_with_literal(ctx, r, depth + 1) for r in returns)
     if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute):
         if expr.func.attr == "format":
             return leads_with_literal(ctx, expr.func.value, depth + 1)
@@ -78,6 +83,18 @@ def leads_with_literal(ctx: AnalysisContext, expr: ast.expr, depth: int = 0) -> 
             if isinstance(seq, (ast.List, ast.Tuple)) and seq.elts:
                 return not ctx.is_tainted(seq.elts[0], "shell")
     return False
+
+
+def _local_callee(ctx: AnalysisContext, call: ast.Call) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    """A function of this module called by name or through ``self``."""
+    func = call.func
+    if isinstance(func, ast.Name):
+        return ctx.analysis.functions.get(func.id)
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in ("self", "cls"):
+        for table in ctx.analysis.methods.values():
+            if func.attr in table:
+                return table[func.attr]
+    return None
 
 
 def _program_element(ctx: AnalysisContext, expr: ast.expr) -> ast.expr | None:

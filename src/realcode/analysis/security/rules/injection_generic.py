@@ -222,6 +222,10 @@ _SHELL_WORDS = frozenset(
 
 
 def _returned(ctx: AnalysisContext, node: ast.AST) -> bool:
+    """Whether ``node`` is returned to an outside caller by a function whose parameters are sources."""
+    func = ctx.enclosing_function(node)
+    if func is None or not ctx.is_source_function(func):
+        return False
     parent = ctx.parent(node)
     if isinstance(parent, ast.Return):
         return True
