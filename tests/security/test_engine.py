@@ -19,7 +19,9 @@ def cwes(code: str, **kw: object) -> set[tuple[int, str]]:
     return {(f.location.line, f.cwe or f.rule_id) for f in findings}
 
 
-def context(code: str, entry: str | None = None, sources: frozenset[str] = DEFAULT_SOURCES) -> AnalysisContext:
+def context(
+    code: str, entry: str | None = None, sources: frozenset[str] = DEFAULT_SOURCES
+) -> AnalysisContext:
     code = textwrap.dedent(code)
     tree = ast.parse(code)
     analysis = ModuleAnalysis(tree, None, sources, entry, Budget())
@@ -66,7 +68,7 @@ def test_deeply_nested_blocks_are_analyzed() -> None:
 def test_ten_thousand_lines() -> None:
     lines = ["import os"]
     for i in range(2_500):
-        lines += [f"def f{i}(a):", f"    v = 'ls ' + a", "    w = v.strip()", "    return w"]
+        lines += [f"def f{i}(a):", "    v = 'ls ' + a", "    w = v.strip()", "    return w"]
     lines += ["def g(a):", "    os.system('ls ' + a)"]
     assert cwes("\n".join(lines) + "\n") == {(10_003, "CWE-78")}
 

@@ -791,7 +791,9 @@ class ModuleAnalysis:
             else:
                 receivers = []
             for receiver in receivers:
-                mapping[receiver] = t.step(e.lineno, e.col_offset, f"passed to {target.name}() as `{receiver}`")
+                mapping[receiver] = t.step(
+                    e.lineno, e.col_offset, f"passed to {target.name}() as `{receiver}`"
+                )
         closure = st if self._is_nested(target) else {}
         result = self.analyze_function(target, mapping, closure, fr.depth + 1)
         if result is not None:

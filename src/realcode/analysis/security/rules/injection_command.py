@@ -90,7 +90,11 @@ def _local_callee(ctx: AnalysisContext, call: ast.Call) -> ast.FunctionDef | ast
     func = call.func
     if isinstance(func, ast.Name):
         return ctx.analysis.functions.get(func.id)
-    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in ("self", "cls"):
+    if (
+        isinstance(func, ast.Attribute)
+        and isinstance(func.value, ast.Name)
+        and func.value.id in ("self", "cls")
+    ):
         for table in ctx.analysis.methods.values():
             if func.attr in table:
                 return table[func.attr]
