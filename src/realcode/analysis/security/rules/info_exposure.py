@@ -160,3 +160,102 @@ class FormatStringExposure(Rule):
                     f"`{facts.node.name}` formats a caller-controlled template with internal object "
                     f"`{ast.unparse(exposed[0])}`: any of its attributes can be read",
                 )
+
+
+#: Calls that render an exception's details.
+_TRACEBACK_CALLS = frozenset({"traceback.format_exc", "traceback.format_exception", "traceback.print_exc"})
+
+
+def _route_handler(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    for deco in fn.decorator_list:
+        target = deco.func if isinstance(deco, ast.Call) else deco
+        if isinstance(target, ast.Attribute) and target.attr in {
+            "route",
+            "get",
+            "post",
+            "put",
+            "patch",
+            "delete",
+            "api_route",
+            "errorhandler",
+            "exception_handler",
+        }:
+            return True
+    return False
+
+
+@register
+class ErrorDetailsInResponse(Rule):
+    """A web handler sends an exception's text or traceback back to the client.
+
+    Bad::
+
+        @app.route("/report")
+        def report():
+            try:
+                return build()
+            except Exception as exc:
+                return {"error": str(exc)}, 500
+
+    Good::
+
+        @app.route("/report")
+        def report():
+            try:
+                return build()
+            except Exception:
+                app.logger.exception("report failed")
+                return {"error": "internal error"}, 500
+    """
+
+    id = "RC-INFO-002"
+    cwe = "CWE-209"
+    name = "error-details-in-response"
+    severity = Severity.LOW
+    confidence = Confidence.MEDIUM
+    blind_spots = (
+        "Only handlers registered with a route/error-handler decorator; a response built in a helper, or an "
+        "exception message that is safe by construction (a validation error written for the user), is reported "
+        "or missed alike."
+    )
+
+    def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
+        analysis = analysis_of(ctx)
+        if analysis is None:
+            return
+        for kind in (ast.FunctionDef, ast.AsyncFunctionDef):
+            for fn in analysis.nodes_of(kind):
+                assert isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef)
+                if _route_handler(fn):
+                    yield from self._leaks(ctx, analysis, fn)
+
+    def _leaks(
+        self, ctx: AnalysisContext, analysis: Analysis, fn: ast.FunctionDef | ast.AsyncFunctionDef
+    ) -> Iterator[Finding]:
+        caught = {h.name for h in ast.walk(fn) if isinstance(h, ast.ExceptHandler) and h.name}
+        for node in ast.walk(fn):
+            if not isinstance(node, ast.Return) or node.value is None:
+                continue
+            for sub in ast.walk(node.value):
+                leaked = None
+                if isinstance(sub, ast.Call) and analysis.module.resolve(call_name(sub)) in _TRACEBACK_CALLS:
+                    leaked = "a traceback"
+                elif (
+                    isinstance(sub, ast.Call)
+                    and call_name(sub) in {"str", "repr"}
+                    and sub.args
+                    and isinstance(sub.args[0], ast.Name)
+                    and sub.args[0].id in caught
+                ):
+                    leaked = f"exception `{sub.args[0].id}`"
+                elif (
+                    isinstance(sub, ast.FormattedValue)
+                    and isinstance(sub.value, ast.Name)
+                    and sub.value.id in caught
+                ):
+                    leaked = f"exception `{sub.value.id}`"
+                if leaked:
+                    yield self.finding(
+                        ctx, node, f"handler `{fn.name}` returns the text of {leaked} to the client"
+                    )
+                    break

@@ -26,6 +26,7 @@ from realcode.analysis.security.rules._protection import (
     FunctionFacts,
     analysis_of,
     call_name,
+    method_name,
 )
 from realcode.analysis.security.rules.base import Rule, register
 
@@ -70,6 +71,8 @@ def _dict_names(analysis: Analysis) -> dict[str, ast.Dict]:
 
 def _verification_disabled(call: ast.Call, analysis: Analysis, dicts: dict[str, ast.Dict]) -> str | None:
     name = analysis.module.resolve(call_name(call))
+    if method_name(call) == "loads_unsafe":
+        return "`loads_unsafe` returns the payload even when its signature does not match (itsdangerous)"
     if name in _UNVERIFIED_CALLS:
         return f"`{call_name(call)}` returns claims whose signature was not verified"
     if not name.endswith("jwt.decode") and name not in {
@@ -134,8 +137,8 @@ class UnverifiedSignature(Rule):
         dicts: dict[str, ast.Dict] | None = None
         for node in analysis.nodes_of(ast.Call):
             assert isinstance(node, ast.Call)
-            if not call_name(node).endswith(
-                ("decode", "get_unverified_claims", "decode_complete_unverified")
+            if not analysis.module.resolve(call_name(node)).endswith(
+                ("decode", "get_unverified_claims", "decode_complete_unverified", "loads_unsafe")
             ):
                 continue
             if dicts is None:
