@@ -48,6 +48,15 @@ def test_directory_walk_text_and_exit_1(tree: Path) -> None:
     assert "2 findings in 2 files" in result.output
 
 
+def test_standard_input_and_duplicate_paths(tree: Path) -> None:
+    result = runner.invoke(app, ["scan", "-", "-f", "json"], input=VULNERABLE)
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    assert data["files"] == ["<stdin>"] and {f["location"]["path"] for f in data["findings"]} == {"<stdin>"}
+    twice = runner.invoke(app, ["scan", str(tree / "pkg"), str(tree / "pkg" / "vuln.py"), "-f", "json"])
+    assert len(json.loads(twice.output)["files"]) == 2
+
+
 def test_clean_file_exits_0(tree: Path) -> None:
     result = runner.invoke(app, ["scan", str(tree / "pkg" / "clean.py")])
     assert result.exit_code == 0, result.output

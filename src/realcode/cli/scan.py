@@ -18,6 +18,7 @@ from realcode.analysis.findings import Finding
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 _SKIP_DIRS = {"__pycache__", "node_modules", "venv", "site-packages"}
+STDIN = "-"  # the path that reads the code from standard input
 
 
 def _split(values: Iterable[str] | None) -> list[str]:
@@ -26,15 +27,27 @@ def _split(values: Iterable[str] | None) -> list[str]:
 
 
 def iter_python_files(paths: Iterable[Path]) -> Iterator[Path]:
-    """The given files, and the ``*.py`` files under given directories (hidden and cache folders skipped)."""
+    """The given files, and the ``*.py`` files under given directories (hidden and cache folders skipped),
+    each once."""
+    seen: set[Path] = set()
+
+    def once(path: Path) -> bool:
+        key = path.resolve()
+        if key in seen:
+            return False
+        seen.add(key)
+        return True
+
     for path in paths:
-        if path.is_dir():
+        if str(path) == STDIN:
+            yield path
+        elif path.is_dir():
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS)
                 for name in sorted(files):
-                    if name.endswith(".py"):
+                    if name.endswith(".py") and once(Path(root) / name):
                         yield Path(root) / name
-        else:
+        elif once(path):
             yield path
 
 
@@ -44,7 +57,10 @@ def _fail(message: str) -> typer.Exit:
 
 
 def scan_command(
-    paths: Annotated[list[Path], typer.Argument(help="Python files or directories (walked for *.py).")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Python files or directories (walked for *.py); - reads standard input."),
+    ],
     fmt: Annotated[str, typer.Option("--format", "-f", help="Output format: text, json or sarif.")] = "text",
     select: Annotated[
         list[str] | None,
@@ -92,7 +108,7 @@ def scan_command(
     for key in selected + ignored:
         if key.upper() not in known and not key.upper().startswith("CWE-"):
             raise _fail(f"unknown rule id {key!r} in --select/--ignore")
-    missing = [str(p) for p in paths if not p.exists()]
+    missing = [str(p) for p in paths if str(p) != STDIN and not p.exists()]
     if missing:
         raise _fail(f"no such file or directory: {', '.join(missing)}")
 
@@ -100,11 +116,11 @@ def scan_command(
     codes: list[tuple[str, str]] = []
     for file in iter_python_files(paths):
         try:
-            code = file.read_text(encoding="utf-8")
+            code = sys.stdin.read() if str(file) == STDIN else file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             report.errors.append(f"{file}: {getattr(exc, 'strerror', None) or exc}")
             continue
-        name = str(file)
+        name = "<stdin>" if str(file) == STDIN else str(file)
         report.files.append(name)
         codes.append((name, code))
         found = scan_code(code, entry=entry, sources=source_kinds, path=name, select=selected, ignore=ignored)
