@@ -80,6 +80,22 @@ def _keyed_store_access(
     return root, keys
 
 
+#: Methods of a store that take the key of the record they act on as their first argument.
+KEYED_METHODS = frozenset({"pop", "remove", "discard", "setdefault"})
+
+
+def _store_key_call(call: ast.Call, module: ModuleFacts, facts: FunctionFacts) -> tuple[str, set[str]] | None:
+    """``STORE.pop(key)`` / ``STORE.get(key)``: the store and the inputs the key derives from."""
+    assert isinstance(call.func, ast.Attribute)
+    receiver = call.func.value
+    if not isinstance(receiver, ast.Name) or receiver.id not in module.stores:
+        return None
+    if receiver.id in facts.bindings or receiver.id in facts.params:
+        return None
+    keys = facts.params_of(call.args[0])
+    return (receiver.id, keys) if keys else None
+
+
 def privileged_ops(facts: FunctionFacts, module: ModuleFacts) -> Iterator[PrivilegedOp]:
     """Reads returned from and mutations of store records selected by an input."""
     for node in facts.of_type(ast.Assign, ast.AugAssign, ast.Delete, ast.Call, ast.Return):
@@ -100,6 +116,9 @@ def privileged_ops(facts: FunctionFacts, module: ModuleFacts) -> Iterator[Privil
         elif isinstance(node, ast.Call) and method_name(node) in MUTATING_METHODS:
             assert isinstance(node.func, ast.Attribute)
             hit = _keyed_store_access(node.func.value, module, facts)
+            if hit is None and method_name(node) in KEYED_METHODS and node.args:
+                # ``STORE.pop(key)``: the key is the argument.
+                hit = _store_key_call(node, module, facts)
             if hit:
                 args: set[str] = set()
                 for a in [*node.args, *(k.value for k in node.keywords)]:
@@ -112,10 +131,17 @@ def privileged_ops(facts: FunctionFacts, module: ModuleFacts) -> Iterator[Privil
                 bound = facts.bindings[value.id][0]
                 if isinstance(bound, ast.Subscript) and value.id not in facts.loop_vars:
                     value = bound
+            if isinstance(value, ast.Name) and len(facts.bindings.get(value.id, [])) == 1:
+                bound = facts.bindings[value.id][0]
+                if isinstance(bound, ast.Call) and value.id not in facts.loop_vars:
+                    value = bound
+            hit = None
             if isinstance(value, ast.Subscript):
                 hit = _keyed_store_access(value, module, facts)
-                if hit:
-                    yield PrivilegedOp(node, hit[0], "read", frozenset(hit[1]))
+            elif isinstance(value, ast.Call) and method_name(value) == "get" and value.args:
+                hit = _store_key_call(value, module, facts)  # ``return STORE.get(key)``
+            if hit:
+                yield PrivilegedOp(node, hit[0], "read", frozenset(hit[1]))
 
 
 def unconsulted_actors(facts: FunctionFacts, op: PrivilegedOp, involved: set[str]) -> list[str]:

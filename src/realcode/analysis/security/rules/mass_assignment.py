@@ -55,10 +55,35 @@ def _is_object_state(node: ast.AST, analysis: Analysis, facts: FunctionFacts) ->
     return root in analysis.module.stores and root not in facts.bindings
 
 
+#: Attributes and methods of a web framework's request object that hold the client's fields.
+REQUEST_MAPPINGS = frozenset(
+    {"json", "form", "args", "values", "POST", "GET", "data", "get_json", "query_params"}
+)
+
+
+def _web_mapping(node: ast.AST) -> bool:
+    """``request.json`` / ``request.form`` / ``request.get_json()`` / ``request.POST.dict()``."""
+    cur = node
+    while isinstance(cur, ast.Call) and isinstance(cur.func, ast.Attribute):
+        if cur.func.attr in REQUEST_MAPPINGS and isinstance(cur.func.value, ast.Name):
+            return cur.func.value.id == "request"
+        cur = cur.func.value
+    return (
+        isinstance(cur, ast.Attribute)
+        and cur.attr in REQUEST_MAPPINGS
+        and isinstance(cur.value, ast.Name)
+        and cur.value.id == "request"
+    )
+
+
 def _raw_mapping(node: ast.AST, facts: FunctionFacts) -> bool:
     """A caller-supplied mapping that no filter has narrowed (a comprehension with a condition is a filter)."""
     if isinstance(node, ast.DictComp):
         return False
+    if _web_mapping(node):
+        return True
+    if isinstance(node, ast.Name) and any(_web_mapping(v) for v in facts.bindings.get(node.id, [])):
+        return True
     if isinstance(node, ast.Name) and node.id not in facts.params:
         for value in facts.bindings.get(node.id, []):
             if isinstance(value, ast.DictComp) and any(gen.ifs for gen in value.generators):
