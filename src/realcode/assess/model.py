@@ -90,6 +90,7 @@ class Assessment(BaseModel):
     task_id: str
     benchmark: str
     checks: list[CheckName]  # checks that were asked for and apply to this task
+    max_tests: int | None = None  # functional groups were cut to their first N tests (training rewards)
     extraction: Extraction
     code: str | None = None
     code_sha256: str | None = None

@@ -143,6 +143,7 @@ def assess(
     cache: AssessmentCache | bool | None = True,
     sandbox: Any = None,
     backends: Backends | None = None,
+    max_tests: int | None = None,
 ) -> list[Assessment]:
     """Assess ``completions[i]`` as an answer to ``tasks[i]``, for every ``i``.
 
@@ -152,7 +153,12 @@ def assess(
     (``last``, REAL's rule; ``first``; ``raw``). ``cache``: True for the process-wide in-memory cache, an
     :class:`AssessmentCache` (give it a directory to persist on disk), or False/None for none.
     ``sandbox``: the sandbox pool the judge runs jobs on (default: the process-wide one).
+    ``max_tests``: run only the first N tests of each functional group (security groups always run in full).
+    REAL's training rewards score at most 5 tests per sample; evaluation should run every test. The
+    assessment records the limit (:attr:`Assessment.max_tests`).
     """
+    if max_tests is not None and max_tests < 1:
+        raise ValueError(f"max_tests must be at least 1, got {max_tests}")
     if len(tasks) != len(completions):
         raise ValueError(
             f"{len(tasks)} tasks but {len(completions)} completions: pass one task per completion"
@@ -164,8 +170,12 @@ def assess(
     out: list[Assessment] = []
     pending: dict[str, tuple[Task, str, list[CheckName]]] = {}
     keys: list[str | None] = []
+    trimmed: dict[int, Task] = {}
     for task, completion in zip(tasks, completions, strict=True):
+        if max_tests is not None:
+            task = _trim(task, max_tests, trimmed)
         a, key = _start(task, completion, checks, extract, be.versions, fingerprints)
+        a.max_tests = max_tests
         out.append(a)
         keys.append(key)
         if key is not None and key not in pending:
@@ -203,6 +213,21 @@ def assess(
         )
         seen.add(key)
     return out
+
+
+def _trim(task: Task, max_tests: int, memo: dict[int, Task]) -> Task:
+    """``task`` with its functional groups cut to their first ``max_tests`` cases (one copy per task)."""
+    cut = memo.get(id(task))
+    if cut is None:
+        groups = [
+            g
+            if g.security or len(g.cases) <= max_tests
+            else g.model_copy(update={"cases": g.cases[:max_tests]})
+            for g in task.tests
+        ]
+        cut = task.model_copy(update={"tests": groups}) if groups != task.tests else task
+        memo[id(task)] = cut
+    return cut
 
 
 def _fingerprint(task: Task, memo: dict[int, str]) -> str:

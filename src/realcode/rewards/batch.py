@@ -151,11 +151,12 @@ def score_samples(
     tasks = [t for _, t in resolved]
     specs = [_spec_for(spec, t) for t in tasks]
     # each task runs its benchmark's checks plus whatever its spec reads
-    per_task: dict[str, list[int]] = {}
+    per_task: dict[tuple[str, int | None], list[int]] = {}
     for j, (t, sp) in enumerate(zip(tasks, specs, strict=True)):
         key = ",".join(sorted(set(sp.required_checks()) | set(_auto(t))))
-        per_task.setdefault(key, []).append(j)
-    for key, js in per_task.items():
+        limit = sp.functional.max_tests if sp.functional is not None else None
+        per_task.setdefault((key, limit), []).append(j)
+    for (key, limit), js in per_task.items():
         assessed = assess(
             [tasks[j] for j in js],
             [samples[resolved[j][0]].completion for j in js],
@@ -163,6 +164,7 @@ def score_samples(
             extract=extract,
             cache=cache,
             sandbox=sandbox,
+            max_tests=limit,
         )
         for j, a in zip(js, assessed, strict=True):
             i = resolved[j][0]

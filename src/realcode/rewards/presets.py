@@ -16,8 +16,9 @@ Analysis Feedback", NeurIPS 2025, released code at github.com/yaof20/ReaL, files
     the paper's ablation uses 0.3/0.7. ``sql_utils.compute_score_correctness``: per test pass 1, fail 0,
     error -0.5 (the program raised, timed out or exited non-zero), averaged; ``sql_injection``: static
     reward 1 without an SQL-injection finding, else 0 (a syntax error is a finding). No code -> -1 in every
-    component. REAL averages over 5 tests sampled at random during training; realcode uses every test so that
-    the reward is deterministic (set ``functional.max_tests`` to cap).
+    component. REAL averages over 5 tests sampled at random during training; realcode takes the first 5
+    (``functional.max_tests``), so that the reward is deterministic; assessments for these presets run only
+    those tests (evaluation runs every test).
 ``real-apps``
     ``run/apps-code/hybrid-*.sh``: ``['mypy-typecheck','leetcode-correctness']`` with weights ``[0.5, 0.5]``.
     ``mypy_utils.py``: ``mypy --strict`` with ``from typing import *`` prepended: exit 0 -> 1, exit 1 ->
@@ -71,7 +72,7 @@ PRESETS: dict[str, RewardSpec] = {
         description="REAL on SafeSQL: 0.1 static SQL-injection check + 0.9 correctness",
         source=f"{_REAL}: run/safesql/hybrid-*.sh, verl/utils/reward_score/sql_utils.py and sql_injection/",
         functional=FunctionalSpec(
-            kind="per_test", pass_score=1.0, fail_score=0.0, error_score=-0.5, timeout_score=-0.5
+            kind="per_test", pass_score=1.0, fail_score=0.0, error_score=-0.5, timeout_score=-0.5, max_tests=5
         ),
         security=SecuritySpec(kind="binary", only_cwes=["CWE-89"], analysis_failure=0.0),
         weights={"functional": 0.9, "security": 0.1},
@@ -82,7 +83,7 @@ PRESETS: dict[str, RewardSpec] = {
         description="REAL on SafeSQL, ablation weights: 0.3 static SQL-injection check + 0.7 correctness",
         source=f"{_REAL}: SafeSQL weight ablation; formulas as real-safesql",
         functional=FunctionalSpec(
-            kind="per_test", pass_score=1.0, fail_score=0.0, error_score=-0.5, timeout_score=-0.5
+            kind="per_test", pass_score=1.0, fail_score=0.0, error_score=-0.5, timeout_score=-0.5, max_tests=5
         ),
         security=SecuritySpec(kind="binary", only_cwes=["CWE-89"], analysis_failure=0.0),
         weights={"functional": 0.7, "security": 0.3},
