@@ -31,6 +31,7 @@ from realcode.analysis.security.engine.models import (
     NON_PROPAGATING_METHODS,
     NORMALIZER_METHODS,
     NORMALIZERS,
+    OPAQUE_RESULTS,
     PATH_JOINERS,
     SANITIZER_METHODS,
     SANITIZERS,
@@ -219,7 +220,9 @@ class ModuleAnalysis:
                 chosen.extend(f for n, f in table.items() if not n.startswith("_") or n == "__call__")
         if "web" in self.sources:
             for f in all_defs:
-                if f not in chosen and self._source_kind_of_function(f) == "web":
+                if f not in chosen and (
+                    self._source_kind_of_function(f) == "web" or self._django_request_param(f) is not None
+                ):
                     chosen.append(f)
         return chosen
 
@@ -239,6 +242,14 @@ class ModuleAnalysis:
     def _param_taints(self, func: FunctionNode) -> dict[str, Taint]:
         web = self._source_kind_of_function(func) == "web"
         if not ("params" in self.sources or (web and "web" in self.sources)):
+            if "web" in self.sources and self._django_request_param(func) is not None:
+                p = self._django_request_param(func)
+                assert p is not None
+                return {
+                    p.arg: Taint.source(
+                        f"web:{func.name}.{p.arg}", p.lineno, p.col_offset, "Django request (web source)"
+                    )
+                }
             return {}
         args = func.args
         params = [*args.posonlyargs, *args.args, *args.kwonlyargs]
@@ -260,6 +271,22 @@ class ModuleAnalysis:
                 cleared,
             )
         return out
+
+    def _django_request_param(self, func: FunctionNode) -> ast.arg | None:
+        """The ``request`` parameter of a Django view (a module importing django)."""
+        if not any(v.startswith("django") for v in self.imports.values()):
+            return None
+        params = [*func.args.posonlyargs, *func.args.args]
+        if params and params[0].arg in ("self", "cls"):
+            params = params[1:]
+        if params and (
+            params[0].arg == "request"
+            or qualify(params[0].annotation, self.imports) == "django.http.HttpRequest"
+            if params[0].annotation is not None
+            else params[0].arg == "request"
+        ):
+            return params[0]
+        return None
 
     def analyze_function(
         self, func: FunctionNode, params: dict[str, Taint], closure: State, depth: int
@@ -640,7 +667,7 @@ class ModuleAnalysis:
                 src = self._source(SOURCE_CALLS[q], e, q + "()")
                 if src is not None:
                     return src
-            if q in FULL_SANITIZERS or q.startswith(FULL_SANITIZER_PREFIXES):
+            if q in FULL_SANITIZERS or q in OPAQUE_RESULTS or q.startswith(FULL_SANITIZER_PREFIXES):
                 return None
             if q in SANITIZERS:
                 base = args if args is not None else recv

@@ -97,6 +97,20 @@ FULL_SANITIZERS = frozenset(
         "time.time",
     }
 )
+# Calls whose result is not the text of their arguments (process status/output, counts).
+OPAQUE_RESULTS = frozenset(
+    {
+        "subprocess.run",
+        "subprocess.call",
+        "subprocess.check_call",
+        "subprocess.check_output",
+        "subprocess.Popen",
+        "subprocess.getoutput",
+        "subprocess.getstatusoutput",
+        "os.system",
+        "os.popen",
+    }
+)
 FULL_SANITIZER_PREFIXES = ("hashlib.", "hmac.new", "zlib.crc32", "binascii.crc32")
 
 # Method names whose result is not attacker text (booleans, counts, digests).

@@ -85,9 +85,18 @@ class XXE(Rule):
         for call in ctx.tainted_calls():
             q = qualify(call.func, ctx.imports)
             reason: str | None = None
+            confidence = None
             if q in _LXML_PARSE:
                 parser = keyword(call, "parser") or (call.args[1] if len(call.args) > 1 else None)
                 reason = _unsafe_parser(ctx, parser)
+                if parser is None and call.args:
+                    # lxml before 5.0 resolves local-file entities with its default parser; report external data
+                    t0 = ctx.taint_of(call.args[0])
+                    if t0 is not None and t0.live_where("xml", external=True):
+                        reason, confidence = (
+                            "lxml's default parser (entities resolved before lxml 5)",
+                            Confidence.MEDIUM,
+                        )
             elif q in _SAX_PARSE or (isinstance(call.func, ast.Attribute) and call.func.attr == "setFeature"):
                 if (
                     isinstance(call.func, ast.Attribute)
@@ -112,4 +121,5 @@ class XXE(Rule):
                 call,
                 f"attacker-controlled XML is parsed with {reason}",
                 ctx.trace(t, call, f"{q} ({reason}) (sink)"),
+                confidence=confidence,
             )
