@@ -56,9 +56,11 @@ _REPEATS = {sre_c.MAX_REPEAT, sre_c.MIN_REPEAT}
 _END_ANCHORS = {sre_c.AT_END, sre_c.AT_END_STRING}
 _START_ANCHORS = {sre_c.AT_BEGINNING, sre_c.AT_BEGINNING_STRING}
 _MAX_LEN = 2000  # longer literals are not analysed (bounded time on huge inputs)
-# A polynomial pattern is reported when a 10 kB input costs at least 10^7 backtracking steps (about a second of
-# CPU for CPython's engine): a quadratic pattern pumped by one or two characters is, one that needs a
-# 17-character phrase repeated is not (10,000 / 17 repetitions, squared, is 3.5e5 steps).
+# A polynomial pattern is reported when a 10 kB input costs at least 10^7 character steps. A chain of ``d``
+# repeats pumped by a word of ``L`` characters costs about N^d / L^(d-1) steps on N characters (each repeat can
+# stop at N/L places, the last one scans N characters), so every quadratic pattern pumped by one character
+# (10^8 steps) is reported, and quadratic ones pumped by words of up to 10 characters; a 17-character phrase
+# repeated (``SELECT (.*) FROM t WHERE (.*)``) is not. Exponential patterns are always reported.
 INPUT_SIZE = 10_000
 REPORT_STEPS = 1e7
 
@@ -77,7 +79,7 @@ class Backtracking:
         """Rough backtracking steps on a 10,000-character input (how practical an attack is)."""
         if self.kind == "exponential":
             return float("inf")
-        return float((INPUT_SIZE / max(1, self.pump_length)) ** self.degree)
+        return float(INPUT_SIZE**self.degree / max(1, self.pump_length) ** (self.degree - 1))
 
 
 class _Analyzer:
@@ -262,28 +264,31 @@ class _Analyzer:
             acc = self.run_set(av[2])
             if not acc:
                 continue
-            degree, word, pool = self._chain(elems, start, acc)
+            degree, word, pool, fail_at, chain_acc = self._chain(elems, start, acc)
             if degree == 0:
                 continue
             if search:
-                starts = self._start_chars(elems[:start], frozenset(word) if word else pool)
-                if starts is not None:
+                starts = self._start_chars(elems[:start], frozenset(word) if word else chain_acc)
+                if starts is not None and (word or self._rejects(elems[fail_at:], {*starts, *word})):
                     degree += 1
                     word = starts + word if starts else word
             pump = word or [min(pool, key=_preference)]
-            steps = (INPUT_SIZE / len(pump)) ** degree
+            steps = INPUT_SIZE**degree / len(pump) ** (degree - 1)
             if steps > best_steps:
                 best, witness, length, best_steps = degree, _run(pump), len(pump), steps
         return best, witness, length
 
     def _chain(
         self, elems: list[tuple[Any, Any]], start: int, acc: frozenset[int]
-    ) -> tuple[int, list[int], frozenset[int]]:
-        """The best chain from ``elems[start]``: (degree, pump word, characters the rejecting element refuses)."""
-        degree, best, best_word = 1, 0, []
+    ) -> tuple[int, list[int], frozenset[int], int, frozenset[int]]:
+        """The best chain from ``elems[start]``: (degree, pump word, characters the rejecting element refuses,
+        index of that element, characters every repeat of the chain accepts)."""
+        degree, best, best_word, best_at = 1, 0, [], len(elems)
         best_pool: frozenset[int] = frozenset()
+        best_acc: frozenset[int] = acc
         word: list[int] = []  # one pump character per fixed element crossed
-        for op, av in elems[start + 1 :]:
+        for index in range(start + 1, len(elems)):
+            op, av = elems[index]
             if self.unbounded(op, av):
                 run = self.run_set(av[2])
                 if run and set(word) <= run and acc & run:
@@ -296,12 +301,22 @@ class _Analyzer:
             pool = acc - (chars or frozenset())
             if pool and not set(word) & (chars or frozenset()) and degree > best:
                 # this element can reject the run: every repeat so far backtracks over it
-                best, best_word, best_pool = degree, list(word), pool
+                best, best_word, best_pool, best_at, best_acc = degree, list(word), pool, index, acc
             both = (chars or frozenset()) & acc
             if not both:
                 break
             word.append(min(both, key=_preference))
-        return best, best_word, best_pool
+        return best, best_word, best_pool, best_at, best_acc
+
+    def _rejects(self, suffix: list[tuple[Any, Any]], pump: set[int]) -> bool:
+        """Some required element of ``suffix`` matches no character of the pump, so the match must fail."""
+        for op, av in suffix:
+            if self.nullable(op, av):
+                continue
+            chars = self.element_chars(op, av)
+            if chars is None or not chars & pump:
+                return True
+        return False
 
     def _start_chars(self, prefix: list[tuple[Any, Any]], pump: frozenset[int]) -> list[int] | None:
         """Characters that let the pumped run start a new match at each repetition, or None if it cannot."""
