@@ -40,8 +40,13 @@ _SECURITY_SEVERITY = {
 
 
 def _uri(path: str) -> str:
-    posix = PurePath(path).as_posix() if path and not path.startswith("<") else path or "<string>"
-    return quote(posix, safe="/:._-~")
+    """A URI reference for a path: ``file://`` for absolute paths, a relative reference otherwise."""
+    if not path or path.startswith("<"):
+        return quote(path or "<string>", safe="")
+    pure = PurePath(path)
+    if pure.is_absolute():
+        return Path(path).as_uri()
+    return quote(pure.as_posix(), safe="/._-~")
 
 
 def _region(loc: Location) -> dict[str, int]:
