@@ -33,6 +33,9 @@ def command(
     repeats: Annotated[
         int, typer.Option("--repeats", min=1, help="Timing repetitions (the median is reported).")
     ] = 3,
+    batch_sizes: Annotated[
+        str, typer.Option("--batch-sizes", help="Comma-separated batch sizes to time.")
+    ] = "64,512",
     per_file: Annotated[
         int,
         typer.Option("--per-file", min=1, help="Snippets timed with one mypy process each, per repetition."),
@@ -63,6 +66,15 @@ def command(
     from realcode.tasks.paths import DataError
 
     console = Console(width=max(110, Console().width))
+    try:
+        sizes = [int(s) for s in batch_sizes.split(",") if s.strip()]
+        if not sizes or min(sizes) < 1:
+            raise ValueError
+    except ValueError:
+        console.print(
+            f"[red]error:[/] --batch-sizes must be positive integers separated by commas, got {batch_sizes!r}"
+        )
+        raise typer.Exit(2) from None
     figures: dict[str, object] = {
         "machine": {"python": platform.python_version(), "platform": platform.platform()}
     }
@@ -72,7 +84,7 @@ def command(
         figures["mypy"] = mypy.version.__version__
         if timing:
             pool = apps_references(data)
-            rows = run_timing(pool, repeats=repeats, per_file=per_file)
+            rows = run_timing(pool, batch_sizes=sizes, repeats=repeats, per_file=per_file)
             table = Table(
                 title="mypy --strict: ms per snippet (median of repeats; APPS+ references, new to the cache)"
             )

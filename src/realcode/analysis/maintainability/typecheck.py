@@ -227,7 +227,7 @@ class _Workspace:
         return self.root / "cache"
 
 
-def _acquire_workspace(base: Path) -> _Workspace:
+def _acquire_workspace(base: Path, worker: MypyWorker) -> _Workspace:
     """Claim the first unlocked ``w<k>`` directory under ``base``, so concurrent processes never share one."""
     base.mkdir(parents=True, exist_ok=True)
     config = base / "mypy.ini"
@@ -245,7 +245,7 @@ def _acquire_workspace(base: Path) -> _Workspace:
         except OSError:
             lock.close()
             continue
-        return _Workspace(root=root, lock=lock, worker=MypyWorker(), config=config)
+        return _Workspace(root=root, lock=lock, worker=worker, config=config)
     raise RuntimeError(f"no free mypy workspace under {base}")
 
 
@@ -262,7 +262,10 @@ class TypeChecker:
         cache_dir: str | Path | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         run_timeout: float = 120.0,
+        per_snippet_timeout: float = 0.5,
         solo_timeout: float = 60.0,
+        max_rss_mb: int = 700,
+        max_runs: int = 40,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -271,6 +274,9 @@ class TypeChecker:
         self.base = base / _settings_key(strict)
         self.batch_size = batch_size
         self.run_timeout = run_timeout
+        self.per_snippet_timeout = per_snippet_timeout
+        self.max_rss_mb = max_rss_mb
+        self.max_runs = max_runs
         self.solo_timeout = solo_timeout
         self._ws: _Workspace | None = None
         self._lock = threading.Lock()
@@ -292,7 +298,9 @@ class TypeChecker:
 
     def _workspace(self) -> _Workspace:
         if self._ws is None:
-            self._ws = _acquire_workspace(self.base)
+            self._ws = _acquire_workspace(
+                self.base, MypyWorker(max_rss_mb=self.max_rss_mb, max_runs=self.max_runs)
+            )
         return self._ws
 
     # -- public ----------------------------------------------------------------------------------
@@ -392,7 +400,7 @@ class TypeChecker:
         if len(items) == 1:
             results[items[0].source] = self._check_solo(items[0])
             return
-        timeout = self.run_timeout + 0.5 * len(items)
+        timeout = self.run_timeout + self.per_snippet_timeout * len(items)
         try:
             out = self._run(items, timeout)
         except WorkerLost:
