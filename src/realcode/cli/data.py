@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from realcode.tasks.model import ReferenceKind
 
 data_app = typer.Typer(help="Inspect and check benchmark data.", no_args_is_help=True)
 
@@ -91,7 +94,9 @@ def check(
             transient=False,
         ) as bar:
             job = bar.add_task("check", total=len(tasks))
-            for item in check_tasks(tasks, ref, progress=lambda n: bar.advance(job, n)):  # type: ignore[arg-type]
+            for item in check_tasks(
+                tasks, cast("ReferenceKind", ref), progress=lambda n: bar.advance(job, n)
+            ):
                 checks.append(item)
                 if sink is not None:
                     sink.write(json.dumps(as_json_line(item)) + "\n")
@@ -109,7 +114,7 @@ def check(
 
 
 def _print_summary(console: Console, bench: str, ref: str, split: str | None, s: Any, elapsed: float) -> None:
-    title = f"{bench} ({split or 'all splits'}), {ref} references: {s.judged} judged of {s.tasks} in {elapsed:.0f}s"
+    title = f"{bench} ({split or 'all splits'}), {ref}: {s.judged} of {s.tasks} judged in {elapsed:.0f}s"
     table = Table(title=title, show_header=True)
     table.add_column("what")
     table.add_column("count", justify="right")
