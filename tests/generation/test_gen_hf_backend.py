@@ -127,6 +127,8 @@ def test_prefilled_assistant_turn_is_continued(hf_generator: HFGenerator) -> Non
 def test_factory_and_bad_input(tiny_model_dir: Path, hf_generator: HFGenerator) -> None:
     with make_generator("hf", tiny_model_dir, batch_size=2) as generator:
         assert isinstance(generator, HFGenerator) and generator.batch_size == 2
+    with pytest.raises(GenerationError, match="is closed"):
+        generator.generate([SHORT], SamplingParams())
     with pytest.raises(ValueError, match="prompt 1 must be a non-empty list"):
         hf_generator.generate([SHORT, []], SamplingParams())
     with pytest.raises(ValueError, match="prompt 0 has a malformed message"):

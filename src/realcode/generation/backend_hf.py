@@ -63,7 +63,8 @@ def load_model_and_tokenizer(
 
     name = str(model)
     local = Path(name).expanduser()
-    if local.exists():
+    from_hub = not local.exists()
+    if not from_hub:
         if not (local / "config.json").is_file():
             raise ModelNotAvailableError(f"{local} is not a model directory: it has no config.json")
         source = str(local)
@@ -87,7 +88,7 @@ def load_model_and_tokenizer(
         tokenizer = AutoTokenizer.from_pretrained(source, **common)
         lm: Any = AutoModelForCausalLM.from_pretrained(source, **common, **{dtype_kw: torch_dtype})
     except (OSError, ValueError) as exc:  # hub errors (not found, offline, bad id) derive from these
-        if source is name and not local.exists():
+        if from_hub:
             raise ModelNotAvailableError(_offline_hint(name)) from exc
         raise ModelNotAvailableError(f"cannot load model from {source}: {exc}") from exc
     lm.to(device)
@@ -161,6 +162,8 @@ class HFGenerator(Generator):
     ) -> list[list[Completion]]:
         if len(seeds) != len(prompts):
             raise ValueError(f"{len(prompts)} prompts but {len(seeds)} seeds")
+        if self.lm is None:
+            raise GenerationError(f"the generator for {self.model} is closed")
         chats = check_prompts(prompts)
         encoded = [
             self.tokenizer(self.render(c), add_special_tokens=not self._templated)["input_ids"] for c in chats
