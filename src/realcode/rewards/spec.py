@@ -8,6 +8,7 @@ format penalty and the reward-hacking guards. :func:`realcode.rewards.scoring.sc
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -229,7 +230,7 @@ class RewardSpec(_Part):
         return list(self.components)
 
 
-def combine(comps: dict[ComponentName, float | None], spec: RewardSpec) -> float | None:
+def combine(comps: Mapping[ComponentName, float | None], spec: RewardSpec) -> float | None:
     """Weighted mean over the components present; ``quality_alpha`` mixes quality and function."""
     present = {c: v for c, v in comps.items() if v is not None}
     if spec.quality_alpha is None:
