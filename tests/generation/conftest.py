@@ -143,6 +143,8 @@ class ScriptedServer:
 
     def __init__(self, script: Callable[[int], Reply]) -> None:
         self.seen: list[Seen] = []
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests the server was answering at once
         self._lock = threading.Lock()
         server = self
 
@@ -153,9 +155,13 @@ class ScriptedServer:
                 with server._lock:
                     number = len(server.seen)
                     server.seen.append(Seen(self.path, dict(self.headers), json.loads(raw or b"null")))
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
                 reply = script(number)
                 if reply.delay_s:
                     threading.Event().wait(reply.delay_s)
+                with server._lock:
+                    server.in_flight -= 1
                 payload = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
                 data = payload.encode()
                 try:

@@ -215,6 +215,21 @@ def test_missing_choices_are_requested_again(scripted: Any) -> None:
     assert len({s.body["seed"] for s in server.seen}) == 3  # follow-up requests draw afresh
 
 
+def test_concurrency_is_limited(scripted: Any) -> None:
+    def script(number: int) -> Any:
+        reply = scripted.chat_reply([f"answer {number}"])
+        reply.delay_s = 0.5  # long enough for requests to overlap when the client allows it
+        return reply
+
+    with scripted.Server(script) as server, client(server.base_url, max_concurrency=2) as remote:
+        got = remote.generate([chat(f"prompt {i}") for i in range(6)], SamplingParams())
+    assert len(server.seen) == 6 and server.max_in_flight == 2
+    assert sorted(row[0].text for row in got) == [f"answer {i}" for i in range(6)]
+    # Each answer is matched to its own prompt, whatever order the requests finished in.
+    by_prompt = {s.body["messages"][-1]["content"]: i for i, s in enumerate(server.seen)}
+    assert [row[0].text for row in got] == [f"answer {by_prompt[f'prompt {i}']}" for i in range(6)]
+
+
 def test_slow_endpoint_times_out(scripted: Any) -> None:
     reply = scripted.chat_reply(["late"])
     reply.delay_s = 3.0
