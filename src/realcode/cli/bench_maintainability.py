@@ -44,6 +44,12 @@ def command(
         int | None,
         typer.Option("--limit", min=1, help="Agreement: only the first N snippets of each corpus."),
     ] = None,
+    corpus: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--corpus", help="Agreement: only this corpus (repeatable): apps-plus, seccodeplt-plus, own."
+        ),
+    ] = None,
     jobs: Annotated[
         int, typer.Option("--jobs", min=1, help="Agreement: per-file mypy processes in parallel.")
     ] = 2,
@@ -102,6 +108,14 @@ def command(
             figures["timing"] = [{**asdict(r), "median": r.median} for r in rows]
         if agreement:
             corpora = load_corpora(data)
+            if corpus:
+                unknown = sorted(set(corpus) - set(corpora))
+                if unknown:
+                    console.print(
+                        f"[red]error:[/] unknown corpus {', '.join(unknown)}; choose from {', '.join(corpora)}"
+                    )
+                    raise typer.Exit(2)
+                corpora = {k: v for k, v in corpora.items() if k in corpus}
             if limit is not None:
                 corpora = {k: v[:limit] for k, v in corpora.items()}
             agree_rows, mismatches = run_agreement(

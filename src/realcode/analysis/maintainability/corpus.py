@@ -450,6 +450,54 @@ def h(x: List[int]) -> Optional[int]:
     """def compare(a: int, b: str) -> bool:
     return a == b
 """,
+    # --- per-module configuration inside the snippet -------------------------------------------------
+    """# type: ignore
+def untyped(x):
+    return x
+""",
+    """# mypy: disable-error-code="no-untyped-def"
+def untyped(x):
+    return x + "a"
+""",
+    """# mypy: ignore-errors
+x: int = "no"
+""",
+    """import sys
+
+if sys.version_info >= (3, 12):
+    from typing import override
+else:
+    def override(f):
+        return f
+""",
+    """from typing import assert_type, final
+
+
+@final
+class Leaf:
+    pass
+
+
+class Sub(Leaf):
+    pass
+
+
+assert_type(1, str)
+""",
+    """def locals_demo(a: int) -> None:
+    b = str(a)
+    reveal_locals()
+""",
+    """from os.path import *
+
+print(join("a", "b"), exists)
+""",
+    """def __getattr__(name: str) -> int:
+    return 1
+
+
+value: int = missing_attribute
+""",
     # --- module-system corner cases ----------------------------------------------------------------
     """from . import sibling
 
