@@ -81,7 +81,10 @@ def scan_code(
     except (ValueError, RecursionError, MemoryError) as exc:
         return [_syntax_finding(path, f"cannot parse: {type(exc).__name__}", 1, 1)]
     try:
-        findings = _analyze(code, tree, path, entry, source_kinds, select, ignore, cpu_budget)
+        with warnings.catch_warnings():
+            # rules compile patterns found in the scanned code; their warnings are not ours to print
+            warnings.simplefilter("ignore")
+            findings = _analyze(code, tree, path, entry, source_kinds, select, ignore, cpu_budget)
     except RecursionError:
         return [_budget_finding(path, "nesting too deep")]
     return findings

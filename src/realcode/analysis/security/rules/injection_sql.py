@@ -2,9 +2,39 @@
 
 from __future__ import annotations
 
+import ast
+
 from realcode.analysis.findings import Confidence, Severity
+from realcode.analysis.security.context import AnalysisContext
 from realcode.analysis.security.engine.sinks import Sink
 from realcode.analysis.security.rules.base import TaintSinkRule, register
+
+_DB_MODULES = frozenset(
+    {
+        "sqlite3",
+        "psycopg2",
+        "psycopg",
+        "pymysql",
+        "MySQLdb",
+        "mysql",
+        "sqlalchemy",
+        "cx_Oracle",
+        "oracledb",
+        "pyodbc",
+        "django",
+        "aiosqlite",
+        "asyncpg",
+        "aiomysql",
+        "duckdb",
+        "pandas",
+        "snowflake",
+        "databases",
+        "peewee",
+        "records",
+        "pymssql",
+        "clickhouse_driver",
+    }
+)
 
 
 @register
@@ -51,7 +81,14 @@ class SQLInjection(TaintSinkRule):
             keywords=("sql",),
         ),
     )
+
+    def accept(self, ctx: AnalysisContext, call: ast.Call, arg: ast.expr, sink: Sink) -> bool:
+        if sink.names:
+            return True
+        # `.execute` is a common method name: require a database API in the module
+        return any(v.split(".")[0] in _DB_MODULES for v in ctx.imports.values())
+
     blind_spots = (
-        "Identifiers (table or column names) validated by a helper in another module are still reported; ORM "
+        "`.execute`-style methods count only in modules that import a database API. Identifiers (table or column names) validated by a helper in another module are still reported; ORM "
         "query builders other than `raw`/`text`/`extra` are trusted."
     )
