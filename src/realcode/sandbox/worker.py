@@ -661,21 +661,24 @@ class Worker:
         self.files = (os.memfd_create("stdin", 0), os.memfd_create("stdout", 0), os.memfd_create("stderr", 0))
 
     # -- job directory
-    def _place_files(self, jobdir: str, files: dict[str, str]) -> None:
+    def _place_files(self, jobdir: str, files: dict[str, bytes]) -> None:
+        """Write the job's files afresh (the previous run may have changed, removed or replaced them)."""
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
         for name, content in files.items():
             path = os.path.join(jobdir, name)
-            if os.path.lexists(path) and not os.path.isfile(path):
-                shutil.rmtree(path, ignore_errors=True)
-            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
             try:
                 fd = os.open(path, flags, 0o600)
-            except OSError:  # a symlink the code planted: replace it
-                os.unlink(path)
+            except OSError:  # a symlink or directory the code left in its place
+                _force_remove(path)
                 fd = os.open(path, flags, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(base64.b64decode(content))
-            if self.uid is not None:
-                os.chown(path, self.uid, self.gid if self.gid is not None else -1)
+            try:
+                view = memoryview(content)
+                while view:
+                    view = view[os.write(fd, view) :]
+                if self.uid is not None:
+                    os.fchown(fd, self.uid, self.gid if self.gid is not None else -1)
+            finally:
+                os.close(fd)
 
     def _capture(self, jobdir: str, names: list[str], limit: int) -> dict[str, str | None]:
         captured: dict[str, str | None] = {}
@@ -740,6 +743,7 @@ class Worker:
             os.chown(jobdir, self.uid, self.gid if self.gid is not None else -1)
         self.cpu_ms = 0.0
         self.max_rss = 0
+        job = {**job, "files": {name: base64.b64decode(data) for name, data in job["files"].items()}}
         try:
             if job["mode"] == "program":
                 result = self._run_program(job, jobdir)
