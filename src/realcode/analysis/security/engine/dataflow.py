@@ -20,7 +20,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from realcode.analysis.security.engine.cfg import CFG, EdgeLabel, build_cfg
-from realcode.analysis.security.engine.guards import NEED_NORM, GuardModel, Refinement, probe_kinds
+from realcode.analysis.security.engine.guards import (
+    MARK_NO_PARENT,
+    MARK_NOT_ABSOLUTE,
+    NEED_NORM,
+    GuardModel,
+    Refinement,
+    probe_kinds,
+)
 from realcode.analysis.security.engine.models import (
     FULL_SANITIZER_PREFIXES,
     FULL_SANITIZERS,
@@ -146,7 +153,9 @@ class ModuleAnalysis:
         self._nested_cache: dict[int, list[FunctionNode]] = {}
         self._nested_ready = False
         self._collect()
-        self.guards = GuardModel(imports, self._def_of, self._is_constant, self._const_str)
+        self.guards = GuardModel(
+            imports, self._def_of, self._is_constant, self._const_str, self._guard_callee
+        )
 
     # -- set-up ------------------------------------------------------------------------------------------------
     def _collect(self) -> None:
@@ -165,6 +174,20 @@ class ModuleAnalysis:
         for name, values in module_defs.items():
             if len(values) == 1:
                 self._module_consts[name] = values[0]
+
+    def _guard_callee(self, call: ast.Call) -> FunctionNode | None:
+        func = call.func
+        if isinstance(func, ast.Name):
+            return self.functions.get(func.id)
+        if (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id in ("self", "cls")
+        ):
+            for table in self.methods.values():
+                if func.attr in table:
+                    return table[func.attr]
+        return None
 
     def _def_of(self, name: str) -> ast.expr | None:
         values = self._current_defs.get(name)
@@ -849,7 +872,14 @@ def apply_refinement(ref: Refinement, state: State) -> State:
             if not copied:
                 out = dict(state)
                 copied = True
-            out[k] = t.clear(eff)
+            cleared = t.clear(eff)
+            if MARK_NO_PARENT in eff or MARK_NOT_ABSOLUTE in eff:
+                # no ".." and not absolute: cannot leave the directory it is joined to
+                both = frozenset({MARK_NO_PARENT, MARK_NOT_ABSOLUTE})
+                cleared = Taint(
+                    {o: (c | {"path"}) if both <= c else c for o, c in cleared.flows.items()}, cleared.trace
+                )
+            out[k] = cleared
     return out
 
 

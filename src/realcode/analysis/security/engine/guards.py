@@ -37,6 +37,8 @@ from realcode.analysis.security.engine.names import dotted, qualify
 
 Refinement = dict[str, frozenset[str]]
 NEED_NORM = "path?norm"  # "clean for path if the value was normalized": resolved when applied to a state
+MARK_NO_PARENT = "+noparent"  # checked to contain no ".."
+MARK_NOT_ABSOLUTE = "+notabs"  # checked not to be an absolute path
 
 _KEY_METHODS = frozenset({"lower", "upper", "strip", "lstrip", "rstrip", "casefold", "title"})
 _NORM_METHODS = frozenset({"resolve", "absolute"})
@@ -121,7 +123,11 @@ class GuardModel:
         defs: Callable[[str], ast.expr | None],
         is_constant: Callable[[ast.expr], bool],
         const_str: Callable[[ast.expr], str | None],
+        local_function: Callable[[ast.Call], ast.FunctionDef | ast.AsyncFunctionDef | None] | None = None,
     ) -> None:
+        self.local_function = local_function
+        self._host_names: frozenset[str] = frozenset()  # callee parameters bound to URL hosts (summaries)
+        self._const_names: frozenset[str] = frozenset()  # loop variables over constant collections
         self.imports = imports
         self.defs = defs
         self.is_constant = is_constant
@@ -214,8 +220,12 @@ class GuardModel:
             k = dotted(expr)
             if k:
                 out[k] = kinds
+        elif isinstance(expr, ast.Name) and expr.id in self._host_names:
+            return {expr.id: kinds}
         elif isinstance(expr, ast.Name):
             d = self.defs(expr.id)
+            if isinstance(d, ast.BoolOp) and d.values:
+                d = d.values[0]  # host = parsed.hostname or ""
             if isinstance(d, ast.Attribute) and d.attr in HOST_ATTRS:
                 out[expr.id] = kinds
                 base = d.value
@@ -262,6 +272,9 @@ class GuardModel:
         if isinstance(op, (ast.In, ast.NotIn)):
             holds = outcome == isinstance(op, ast.In)
             if not holds:
+                if self.const_str(left) in ("..", "../", "..\\"):
+                    key = key_of(right)
+                    return {key: frozenset({MARK_NO_PARENT})} if key else {}
                 return {}
             if isinstance(right, (ast.JoinedStr, ast.BinOp)):
                 return {}
@@ -274,8 +287,14 @@ class GuardModel:
                 return host
             key = key_of(left)
             return {key: ALL} if key else {}
+        if isinstance(op, (ast.LtE, ast.Lt)) and outcome:
+            return self._subset_compare(left, right)
         if isinstance(op, (ast.Eq, ast.NotEq, ast.Is, ast.IsNot)):
             equal = outcome == isinstance(op, (ast.Eq, ast.Is))
+            if equal:
+                contained = self._common_path(left, right) or self._common_path(right, left)
+                if contained:
+                    return contained
             if (
                 isinstance(right, ast.Constant)
                 and right.value is None
@@ -290,7 +309,7 @@ class GuardModel:
                 host = self._host_refinement(a, ALL)
                 if host is not None:
                     out = _union(out, host)
-                elif self.is_constant(b):
+                elif self.is_constant(b) or (isinstance(b, ast.Name) and b.id in self._const_names):
                     key = key_of(a)
                     if key:
                         out[key] = ALL
@@ -301,6 +320,18 @@ class GuardModel:
         q = qualify(call.func, self.imports)
         if q == "bool" and call.args:
             return self.refine(call.args[0], outcome, depth + 1)
+        if not outcome and q == "os.path.isabs" and call.args:
+            key = key_of(call.args[0])
+            return {key: frozenset({MARK_NOT_ABSOLUTE})} if key else {}
+        if (
+            not outcome
+            and isinstance(call.func, ast.Attribute)
+            and call.func.attr == "startswith"
+            and call.args
+            and self.const_str(call.args[0]) in ("/", "\\")
+        ):
+            key = key_of(call.func.value)
+            return {key: frozenset({MARK_NOT_ABSOLUTE})} if key else {}
         if q in ("all", "any") and len(call.args) == 1:
             return self._all_any(q, call.args[0], outcome)
         if not outcome:
@@ -336,9 +367,106 @@ class GuardModel:
             pattern = literal
             flags = self._flags(call.args[2] if len(call.args) > 2 else _kw(call, "flags"))
             return self._regex(pattern, flags, q.split(".")[1], call.args[1])
-        if q in ("os.path.commonpath", "os.path.commonprefix"):
+        if q in ("hmac.compare_digest", "secrets.compare_digest") and len(call.args) == 2:
+            return self._authenticated(call.args)
+        if q in ("os.path.isabs",) and call.args:
             return {}
+        local = self.local_function(call) if self.local_function is not None else None
+        if local is not None:
+            return self._validator_summary(local, call, depth)
         return {}
+
+    def _authenticated(self, sides: list[ast.expr]) -> Refinement:
+        """``compare_digest(sig, hmac.new(key, msg, ...).digest())`` passing authenticates ``msg``."""
+        out: Refinement = {}
+        for side in sides:
+            expr: ast.AST | None = side
+            if isinstance(side, ast.Name):
+                expr = self.defs(side.id)
+            for node in ast.walk(expr) if expr is not None else ():
+                if isinstance(node, ast.Call) and qualify(node.func, self.imports) in (
+                    "hmac.new",
+                    "hmac.digest",
+                ):
+                    msg = node.args[1] if len(node.args) > 1 else _kw(node, "msg")
+                    key = key_of(msg) if msg is not None else None
+                    if key:
+                        out[key] = ALL
+        return out
+
+    def _validator_summary(
+        self, func: ast.FunctionDef | ast.AsyncFunctionDef, call: ast.Call, depth: int
+    ) -> Refinement:
+        """A local predicate ``def ok(p): return p in ALLOWED`` (or ``if cond: return True ... return False``)
+        proves, when it returns true, what its body proves about the argument bound to ``p``."""
+        if depth > 3:
+            return {}
+        params = [a.arg for a in func.args.args]
+        if params and params[0] in ("self", "cls"):
+            params = params[1:]
+        bound = {p: key_of(a) for p, a in zip(params, call.args)}
+        saved = self._host_names, self._const_names
+        self._host_names = frozenset(
+            p for p, a in zip(params, call.args) if self._host_refinement(a, ALL) is not None
+        )
+        try:
+            ref = self._predicate_body(func, depth)
+        finally:
+            self._host_names, self._const_names = saved
+        out: Refinement = {}
+        args = dict(zip(params, call.args))
+        for key, kinds in ref.items():
+            head, _, rest = key.partition(".")
+            if not rest and head in args:
+                host = self._host_refinement(args[head], kinds)
+                if host is not None:
+                    out = _union(out, host)
+                    continue
+            target = bound.get(head)
+            if target:
+                out[target + ("." + rest if rest else "")] = kinds
+        return out
+
+    def _predicate_body(self, func: ast.FunctionDef | ast.AsyncFunctionDef, depth: int) -> Refinement:
+        body = [s for s in func.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+        ref: Refinement = {}
+        if len(body) == 1 and isinstance(body[0], ast.Return) and body[0].value is not None:
+            ref = self.refine(body[0].value, True, depth + 1)
+        elif (
+            body
+            and isinstance(body[-1], ast.Return)
+            and isinstance(body[-1].value, ast.Constant)
+            and body[-1].value.value is False
+        ):
+            parts = []
+            for s in body[:-1]:
+                if (
+                    isinstance(s, ast.If)
+                    and len(s.body) == 1
+                    and isinstance(s.body[0], ast.Return)
+                    and isinstance(s.body[0].value, ast.Constant)
+                    and s.body[0].value.value is True
+                ):
+                    parts.append(self.refine(s.test, True, depth + 1))
+                elif isinstance(s, ast.For) and len(s.body) == 1 and isinstance(s.body[0], ast.If):
+                    inner = s.body[0]
+                    if isinstance(inner.body[-1], ast.Return) and isinstance(
+                        inner.body[-1].value, ast.Constant
+                    ):
+                        if inner.body[-1].value.value is True:
+                            loop_var = s.target.id if isinstance(s.target, ast.Name) else None
+                            if loop_var and self.is_constant(s.iter):
+                                self._const_names = self._const_names | {loop_var}
+                            r = self.refine(inner.test, True, depth + 1)
+                            parts.append({k: v for k, v in r.items() if k != loop_var})
+                else:
+                    parts = []
+                    break
+            if parts:
+                ref = parts[0]
+                for p in parts[1:]:
+                    ref = _intersect(ref, p)
+        return ref
 
     def _all_any(self, fn: str, gen: ast.expr, outcome: bool) -> Refinement:
         if not isinstance(gen, (ast.GeneratorExp, ast.ListComp)) or len(gen.generators) != 1:
@@ -347,6 +475,18 @@ class GuardModel:
         if not isinstance(comp.target, ast.Name):
             return {}
         var = comp.target.id
+        if (fn == "any" and outcome) or (fn == "all" and outcome):
+            # some/every element passed a check that constrains something else: ``any(host.endswith(d) for d
+            # in ALLOWED)`` checks ``host``
+            outer = {
+                k: v
+                for k, v in self.refine(gen.elt, True).items()
+                if k != var and not k.startswith(var + ".")
+            }
+            if fn == "any":
+                return outer
+        else:
+            outer = {}
         # all(c) true, or any(c) false (i.e. all(not c)), says something about every element
         if fn == "all" and outcome:
             elem_outcome = True
@@ -354,7 +494,7 @@ class GuardModel:
             elem_outcome = False
         else:
             return {}
-        result: Refinement = {}
+        result: Refinement = dict(outer)
         walked = self._walked_tree(comp.iter)
         if walked is not None and _mentions_isinstance(gen.elt, var):
             result[walked] = _CODE_KIND
@@ -387,6 +527,40 @@ class GuardModel:
                 and inner.func.attr in _NORM_METHODS
             )
         return {key: _PATH_KIND if normalized_inline else frozenset({NEED_NORM})}
+
+    def _subset_compare(self, left: ast.expr, right: ast.expr) -> Refinement:
+        # set(x) <= set("0123456789+-*/") or set(x) <= ALLOWED_CHARS
+        if (
+            isinstance(left, ast.Call)
+            and qualify(left.func, self.imports) in ("set", "frozenset")
+            and left.args
+        ):
+            return self._subset(left, right)
+        return {}
+
+    def _common_path(self, call: ast.expr, other: ast.expr) -> Refinement:
+        """``os.path.commonpath([base, p]) == base``: ``p`` is inside ``base`` (if normalized)."""
+        if not (
+            isinstance(call, ast.Call)
+            and qualify(call.func, self.imports) in ("os.path.commonpath", "os.path.commonprefix")
+        ):
+            return {}
+        if not call.args or not isinstance(call.args[0], (ast.List, ast.Tuple)):
+            return {}
+        other_text = ast.dump(other)
+        out: Refinement = {}
+        for elt in call.args[0].elts:
+            if ast.dump(elt) == other_text:
+                continue
+            inline_norm = isinstance(elt, ast.Call) and qualify(elt.func, self.imports) in (
+                "os.path.realpath",
+                "os.path.abspath",
+                "os.path.normpath",
+            )
+            key = key_of(elt.args[0] if inline_norm and isinstance(elt, ast.Call) and elt.args else elt)
+            if key:
+                out[key] = _PATH_KIND if inline_norm else frozenset({NEED_NORM})
+        return out
 
     def _subset(self, recv: ast.expr, allowed: ast.expr) -> Refinement:
         # set(x).issubset(ALLOWED_CHARS)
