@@ -404,17 +404,17 @@ class GuardModel:
         params = [a.arg for a in func.args.args]
         if params and params[0] in ("self", "cls"):
             params = params[1:]
-        bound = {p: key_of(a) for p, a in zip(params, call.args)}
+        bound = {p: key_of(a) for p, a in zip(params, call.args, strict=False)}
         saved = self._host_names, self._const_names
         self._host_names = frozenset(
-            p for p, a in zip(params, call.args) if self._host_refinement(a, ALL) is not None
+            p for p, a in zip(params, call.args, strict=False) if self._host_refinement(a, ALL) is not None
         )
         try:
             ref = self._predicate_body(func, depth)
         finally:
             self._host_names, self._const_names = saved
         out: Refinement = {}
-        args = dict(zip(params, call.args))
+        args = dict(zip(params, call.args, strict=False))
         for key, kinds in ref.items():
             head, _, rest = key.partition(".")
             if not rest and head in args:
@@ -450,15 +450,17 @@ class GuardModel:
                     parts.append(self.refine(s.test, True, depth + 1))
                 elif isinstance(s, ast.For) and len(s.body) == 1 and isinstance(s.body[0], ast.If):
                     inner = s.body[0]
-                    if isinstance(inner.body[-1], ast.Return) and isinstance(
-                        inner.body[-1].value, ast.Constant
+                    last = inner.body[-1]
+                    if (
+                        isinstance(last, ast.Return)
+                        and isinstance(last.value, ast.Constant)
+                        and last.value.value is True
                     ):
-                        if inner.body[-1].value.value is True:
-                            loop_var = s.target.id if isinstance(s.target, ast.Name) else None
-                            if loop_var and self.is_constant(s.iter):
-                                self._const_names = self._const_names | {loop_var}
-                            r = self.refine(inner.test, True, depth + 1)
-                            parts.append({k: v for k, v in r.items() if k != loop_var})
+                        loop_var = s.target.id if isinstance(s.target, ast.Name) else None
+                        if loop_var and self.is_constant(s.iter):
+                            self._const_names = self._const_names | {loop_var}
+                        r = self.refine(inner.test, True, depth + 1)
+                        parts.append({k: v for k, v in r.items() if k != loop_var})
                 else:
                     parts = []
                     break
