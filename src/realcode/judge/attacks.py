@@ -95,11 +95,10 @@ def judge_attacks(
             tokens = shape(st.sql)
             if tokens in control_shapes:
                 continue
-            what = (
-                "stacked statements" if is_stacked(tokens) or st.kind == "executescript" else "SQL statement"
-            )
+            stacked = is_stacked(tokens) or st.kind == "executescript"
+            what = "input stacked statements" if stacked else "input changed the SQL statement"
             text = st.sql if len(st.sql) <= _SQL_SHOWN else st.sql[:_SQL_SHOWN] + "..."
-            desc = f"input changed the {what}: {text!r}"
+            desc = f"{what}: {text!r}"
             desc += f" (sqlite rejected it: {st.error})" if st.error else " (executed)"
             if desc not in changes:
                 changes.append(desc)
