@@ -109,7 +109,7 @@ CASES: dict[str, Case] = {
         check="home_is_private",
     ),
     "read_dataset": Case(
-        program("print(open('/work/shared/data/README.md').read()[:20])"), "exception", levels=("bwrap",)
+        program("print(open('/work/shared/data/README.md').read()[:20])"), "exception", levels=NAMESPACED
     ),
     "read_host_home": Case(program(f"print(open({HOST_FILE!r}).read()[:20])"), "exception"),
     "ctypes_segfault": Case(program("import ctypes\nctypes.string_at(0)"), "crashed"),

@@ -9,9 +9,10 @@ Three levels, strongest first:
     worker keeps only the capabilities it needs to drop its children to an unprivileged uid and to kill and
     clean up after them; children run with no capabilities at all.
 ``unshare``
-    ``unshare`` gives the worker new pid, network, mount, ipc and uts namespaces and a private ``/tmp``; the
-    file system is otherwise the host's (protected by the unprivileged uid, but readable where it is
-    world-readable).
+    ``unshare`` gives the worker new pid, network, mount, ipc and uts namespaces, private ``/tmp``,
+    ``/dev/shm`` and ``/var/tmp``, and hides every top-level directory that holds neither the system nor the
+    interpreter (``/work``, ``/home``, ``/srv``, ...) under an empty tmpfs. ``/usr``, ``/etc`` and ``/var``
+    stay the host's: writes are stopped by the unprivileged uid, but world-readable files there can be read.
 ``rlimits``
     Resource limits and, as root, the unprivileged uid; no namespaces. Loudly reported.
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import shlex
 import shutil
 import subprocess
 import sys
@@ -168,13 +170,68 @@ def _bwrap_command(python: str) -> list[str]:
     return command
 
 
-_UNSHARE_SETUP = (
-    "mount -t tmpfs -o mode=1777 tmpfs /tmp && mount -t tmpfs -o mode=1777 tmpfs /dev/shm"
-    ' && { mount -t tmpfs -o mode=1777 tmpfs /var/tmp 2>/dev/null || true; } && exec "$0" "$@"'
+# Top-level directories the interpreter may need; every other one (/work, /home, /srv, /mnt, ...) is hidden
+# under an empty tmpfs in the worker's mount namespace, unless the interpreter lives there.
+SYSTEM_DIRS = frozenset(
+    {
+        "usr",
+        "bin",
+        "sbin",
+        "lib",
+        "lib32",
+        "lib64",
+        "libx32",
+        "etc",
+        "proc",
+        "dev",
+        "sys",
+        "tmp",
+        "var",
+        "run",
+    }
 )
+HIDDEN_WORKER_DIR = ".realcode-sandbox"
 
 
-def _unshare_command(python: str) -> list[str]:
+def _unshare_setup(probe: str | None = None) -> str:
+    """Shell run as root inside the new namespaces before the worker starts: private /tmp, /dev/shm and
+    /var/tmp; the worker's own files copied into memory; every top-level directory that holds neither the
+    system nor the interpreter hidden (so jobs cannot read the data, the repository or anyone's home)."""
+    needed_tops = {Path(root).parts[1] for root in _python_roots() if len(Path(root).parts) > 1}
+    worker_top = Path(WORKER_DIR).parts[1]
+    hide = sorted(
+        entry.name
+        for entry in Path("/").iterdir()
+        if entry.is_dir() and not entry.is_symlink() and entry.name not in SYSTEM_DIRS | needed_tops
+    )
+    if worker_top in needed_tops or worker_top in SYSTEM_DIRS:
+        hide_worker_top = False
+    else:
+        hide_worker_top = worker_top in hide
+    lines = [
+        "set -e",
+        "mount -t tmpfs -o mode=1777 tmpfs /tmp",
+        "mount -t tmpfs -o mode=1777 tmpfs /dev/shm",
+        "mount -t tmpfs -o mode=1777 tmpfs /var/tmp 2>/dev/null || true",
+        f"mkdir /tmp/{HIDDEN_WORKER_DIR}",
+        f"cp {shlex.quote(str(WORKER_DIR / 'worker.py'))} {shlex.quote(str(WORKER_DIR / 'serialize.py'))}"
+        f" /tmp/{HIDDEN_WORKER_DIR}/",
+    ]
+    for name in hide:
+        lines.append(f"mount -t tmpfs -o mode=0711 tmpfs {shlex.quote('/' + name)}")
+    target = f"/{worker_top}/{HIDDEN_WORKER_DIR}" if hide_worker_top else f"/run/{HIDDEN_WORKER_DIR}"
+    if not hide_worker_top:
+        lines.append("mount -t tmpfs -o mode=0755 tmpfs /run")
+    lines += [
+        f"mkdir -p {target}",
+        f"cp /tmp/{HIDDEN_WORKER_DIR}/worker.py /tmp/{HIDDEN_WORKER_DIR}/serialize.py {target}/",
+        f"rm -rf /tmp/{HIDDEN_WORKER_DIR}",
+        f'exec "$0" -I -c {shlex.quote(probe)}' if probe else f'exec "$0" -I -B {target}/worker.py',
+    ]
+    return "\n".join(lines)
+
+
+def _unshare_command(python: str, probe: str | None = None) -> list[str]:
     return [
         "unshare",
         "--net",
@@ -188,11 +245,8 @@ def _unshare_command(python: str) -> list[str]:
         "--",
         "/bin/sh",
         "-c",
-        _UNSHARE_SETUP,
+        _unshare_setup(probe),
         python,
-        "-I",
-        "-B",
-        str(WORKER_DIR / "worker.py"),
     ]
 
 
@@ -238,8 +292,12 @@ def _probe(level: Level) -> str | None:
         return f"{tool} is not installed{hint}"
     if level == "unshare" and not _is_root():
         return "unshare needs root (CAP_SYS_ADMIN) for its mount namespace"
-    command = launch(level).command
-    command = [*command[: command.index("-I") + 1], "-c", "import os, sys, json"]
+    check = "import os, sys, json"
+    if level == "bwrap":
+        command = launch(level).command
+        command = [*command[: command.index("-I") + 1], "-c", check]
+    else:  # the whole set-up, then a Python that only imports
+        command = _unshare_command(os.path.realpath(sys.executable), probe=check)
     try:
         done = subprocess.run(command, capture_output=True, timeout=30, env=_base_env(), check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
