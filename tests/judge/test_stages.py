@@ -162,3 +162,24 @@ def test_infra_errors_are_never_model_outcomes() -> None:
     assert verdicts[0].stage is Stage.INFRA_ERROR and verdicts[0].infra_error
     assert "worker died" in verdicts[0].message
     assert verdicts[1].stage is Stage.NO_CODE
+
+
+class _Counting:
+    """The real sandbox, counting the jobs it is given."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self.jobs = 0
+
+    def run_many(self, jobs: Sequence[Job]) -> list[JobResult]:
+        self.jobs += len(jobs)
+        return self.sandbox.run_many(jobs)
+
+
+def test_identical_pairs_run_once(sandbox: Sandbox) -> None:
+    counting = _Counting(sandbox)
+    good, bad = "def f(x):\n    if x < 0: raise ValueError\n    return 2 * x", "def f(x): return x"
+    verdicts = judge_many([DOUBLE] * 4, [good, bad, good, good], sandbox=counting)
+    assert [v.stage for v in verdicts] == [Stage.PASSED, Stage.TESTS_FAILED, Stage.PASSED, Stage.PASSED]
+    assert counting.jobs <= 3  # two candidate jobs (+ the reference job unless cached)
+    assert verdicts[0] == verdicts[2] and verdicts[0] is not verdicts[2]

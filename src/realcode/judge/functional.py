@@ -89,18 +89,27 @@ def judge_many(
     """Judge each ``codes[i]`` (None: the completion held no code) against ``tasks[i]``.
 
     All candidate jobs run in one sandbox batch (after one batch that builds whatever the tasks need first:
-    reference values and databases, both cached per task). ``groups`` restricts the test groups by name.
+    reference values and databases, both cached per task). Identical (task, code) pairs run once.
+    ``groups`` restricts the test groups by name.
     Security groups (SecCodePLT ``safety``) are reported in ``groups`` but never decide the stage.
     """
     if len(tasks) != len(codes):
         raise ValueError(f"{len(tasks)} tasks but {len(codes)} codes")
     verdicts: list[FunctionalVerdict | None] = [None] * len(tasks)
     todo: list[int] = []
+    first: dict[tuple[str, str, str], int] = {}  # identical (task, code) pairs run once
+    copies: list[tuple[int, int]] = []
     for i, code in enumerate(codes):
         early = early_verdict(code)
         if early is not None:
             verdicts[i] = early
+            continue
+        assert code is not None
+        key = (tasks[i].benchmark.value, tasks[i].id, code)
+        if key in first:
+            copies.append((i, first[key]))
         else:
+            first[key] = i
             todo.append(i)
     if todo:
         runner = resolve(sandbox)
@@ -120,6 +129,9 @@ def judge_many(
         results = run_jobs(runner, [p.job for _, p in plans])
         for (i, plan), result in zip(plans, results, strict=True):
             verdicts[i] = interpret(plan, result)
+    for i, j in copies:
+        source = verdicts[j]
+        verdicts[i] = source.model_copy(deep=True) if source is not None else None
     return [v for v in verdicts if v is not None]
 
 
