@@ -30,7 +30,7 @@ def _task(
     )
 
 
-_FAST = Limits(cpu_seconds=1.0, wall_seconds=5.0)
+_FAST = Limits(cpu_seconds=0.3, wall_seconds=5.0)
 
 DOUBLE = _task(
     [
