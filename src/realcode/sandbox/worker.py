@@ -939,11 +939,14 @@ def _call_result(message: dict[str, Any], stdout: str, cpu_ms: float, cut: bool)
     return result
 
 
-def _set_parent_death_signal() -> None:
+def _set_process_flags() -> None:
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: never outlive the host
         libc.prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: orphaned grandchildren come back to be reaped
+        # PR_SET_NO_NEW_PRIVS, inherited by every child: no setuid binary (su, mount, ...) can raise a job's
+        # privileges again. It does not stop this worker's own setuid() to drop them.
+        libc.prctl(38, 1, 0, 0, 0)
     except (OSError, AttributeError):
         pass
 
@@ -957,7 +960,7 @@ def main() -> int:
     os.dup2(null, 0)
     os.dup2(null, 1)
     os.close(null)
-    _set_parent_death_signal()
+    _set_process_flags()
     sys.set_int_max_str_digits(0) if hasattr(sys, "set_int_max_str_digits") else None
     frame = read_frame(proto_in)
     if frame is None:
