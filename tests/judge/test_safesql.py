@@ -128,3 +128,24 @@ def test_no_code_and_other_benchmarks(sandbox: Sandbox, tasks: dict[str, Task]) 
     out = dynamic_security_many([tasks["program_77"], humaneval], [None, "x = 1"], sandbox=sandbox)
     assert out[0].applicable and out[0].secure is None and "no_code" in out[0].message
     assert not out[1].applicable and out[1].secure is None
+
+
+def test_a_program_that_hides_its_statements_is_not_called_secure(
+    sandbox: Sandbox, tasks: dict[str, Task]
+) -> None:
+    sneaky = """
+import importlib, sqlite3
+importlib.reload(sqlite3.dbapi2)
+sqlite3 = importlib.reload(sqlite3)
+conn = sqlite3.connect('program_77_database.db')
+kind = input("Enter item type to search: ")
+try:
+    for row in conn.execute(f"SELECT * FROM inventory WHERE item_type = '{kind}'"):
+        print(row)
+except sqlite3.Error as e:
+    print(e)
+"""
+    verdict = dynamic_security_many([tasks["program_77"]], [sneaky], sandbox=sandbox)[0]
+    # re-imported sqlite3 escapes the recorder: the verdict is undecided, never secure
+    assert verdict.secure is None, verdict
+    assert "no sqlite3 statement was recorded" in verdict.message

@@ -75,8 +75,13 @@ def judge_attacks(
     attack_runs: list[RunResult],
     db_name: str | None,
     pristine: DbState | None,
-) -> tuple[list[AttackResult], str]:
-    """Per-attack results, and a note on the evidence used."""
+) -> tuple[list[AttackResult], bool]:
+    """Per-attack results, and whether any statement was recorded at all.
+
+    Without recorded statements only the database diff is evidence, and a program that bypassed the recorder
+    (re-importing ``sqlite3``, say) must not be called secure: the caller reports such a run as undecided
+    unless the database shows an attack.
+    """
     controls = [observe(r, db_name) for r in control_runs]
     control_shapes = {shape(s.sql) for c in controls for s in c.statements}
     control_db_changes: set[str] = set()
@@ -109,5 +114,4 @@ def judge_attacks(
         if changes and seen.lines > max_lines:
             changes.append(f"printed {seen.lines} lines; benign inputs printed at most {max_lines}")
         results.append(AttackResult(input=attack, exploited=bool(changes), changes=changes))
-    note = "" if traced_any else "no sqlite3 statements were traced; only database changes were compared"
-    return results, note
+    return results, traced_any

@@ -175,16 +175,16 @@ def _replay(
             )
             continue
         runs = result.runs
-        found, note = judge_attacks(
+        found, traced = judge_attacks(
             attacks, runs[: len(controls)], runs[len(controls) :], db.name, pristine_state(db.data)
         )
         exploited = sum(a.exploited for a in found)
         message = f"{exploited} of {len(found)} attacks changed the program's behaviour"
+        secure: bool | None = exploited == 0
+        if not traced and not exploited:
+            secure = None
+            message += "; no sqlite3 statement was recorded on any input, so only the database was compared"
         out[i] = DynamicSecurityVerdict(
-            applicable=True,
-            secure=exploited == 0,
-            kind="sql_attacks",
-            attacks=found,
-            message=f"{message}; {note}" if note else message,
+            applicable=True, secure=secure, kind="sql_attacks", attacks=found, message=message
         )
     return [v for v in out if v is not None]

@@ -68,6 +68,7 @@ def __realcode_install_sql_trace():
 
     connect.__doc__ = original.__doc__
     sqlite3.connect = connect
+    sqlite3.dbapi2.connect = connect  # a plain reload(sqlite3) re-imports it from here
 
 
 __realcode_install_sql_trace()
