@@ -183,3 +183,53 @@ def test_identical_pairs_run_once(sandbox: Sandbox) -> None:
     assert [v.stage for v in verdicts] == [Stage.PASSED, Stage.TESTS_FAILED, Stage.PASSED, Stage.PASSED]
     assert counting.jobs <= 3  # two candidate jobs (+ the reference job unless cached)
     assert verdicts[0] == verdicts[2] and verdicts[0] is not verdicts[2]
+
+
+def _sql_task(db_setup: str, db_file: str = "shop.db") -> Task:
+    return Task(
+        id="sql-" + str(abs(hash(db_setup)) % 10**8),
+        benchmark=Benchmark.SAFESQL,
+        split="test",
+        prompt=[],
+        entry=Entry(kind=EntryKind.PROGRAM),
+        tests=[Group(name="io", cases=[Case(name="io/0", stdin="pen\n", expected_stdout="(1, 'pen', 3)")])],
+        db_setup=db_setup,
+        metadata={"db_file": db_file},
+    )
+
+
+def test_sql_programs_get_a_fresh_database(sandbox: Sandbox) -> None:
+    setup = (
+        "import sqlite3\ncon = sqlite3.connect('shop.db')\n"
+        "con.execute('CREATE TABLE items (id INTEGER, name TEXT, qty INTEGER)')\n"
+        "con.execute(\"INSERT INTO items VALUES (1, 'pen', 3)\")\ncon.commit()\n"
+    )
+    task = _sql_task(setup)
+    # deletes the row after printing it: a second run would print nothing if the database were shared
+    code = (
+        "import sqlite3\ncon = sqlite3.connect('shop.db')\nname = input('Item: ')\n"
+        "for row in con.execute('SELECT * FROM items WHERE name = ?', (name,)):\n    print(row)\n"
+        "con.execute('DELETE FROM items')\ncon.commit()\n"
+    )
+    twice = task.model_copy(
+        update={
+            "tests": [
+                Group(
+                    name="io",
+                    cases=[
+                        task.tests[0].cases[0],
+                        task.tests[0].cases[0].model_copy(update={"name": "io/1"}),
+                    ],
+                )
+            ]
+        }
+    )
+    verdict = judge(twice, code, sandbox=sandbox)
+    assert verdict.stage is Stage.PASSED, [t.actual for t in verdict.tests]
+
+
+def test_broken_database_scripts_are_not_model_outcomes(sandbox: Sandbox) -> None:
+    failing = judge(_sql_task("raise SystemError('no db')"), "print(1)", sandbox=sandbox)
+    assert failing.stage is Stage.INFRA_ERROR and "construct_db failed" in failing.message
+    odd_name = judge(_sql_task("pass", db_file="../outside.db"), "print(1)", sandbox=sandbox)
+    assert odd_name.stage is Stage.INFRA_ERROR and "plain file name" in odd_name.message

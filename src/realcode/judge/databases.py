@@ -53,6 +53,13 @@ def build_databases(tasks: Sequence[Task], sandbox: JobRunner) -> list[Database 
                 Database(name="", error="the task's construct_db opens no sqlite3.connect('<file>') literal")
             )
             continue
+        if "/" in name or "\0" in name or name.startswith("."):
+            out.append(
+                Database(
+                    name=name, error=f"database file {name!r} is not a plain file name in the job's folder"
+                )
+            )
+            continue
         key = _key(task, name)
         if key not in _CACHE and key not in keys:
             jobs.append(Job(code=task.db_setup, mode="program", stdin_runs=[""], capture_files=[name]))
@@ -69,7 +76,10 @@ def build_databases(tasks: Sequence[Task], sandbox: JobRunner) -> list[Database 
         if run is None or run.status != "ok" or data is None:
             what = (run.exc_type or run.status) if run else result.status
             msg = (run.exc_message or run.stderr[-300:]) if run else (result.load_exc_message or "")
-            fresh[key] = Database(name=name, error=f"construct_db failed ({what}: {msg.strip()})")
+            # deterministic: the task's script fails, so the failure is cached like a success
+            fresh[key] = _CACHE[key] = Database(
+                name=name, error=f"construct_db failed ({what}: {msg.strip()})"
+            )
         else:
             fresh[key] = _CACHE[key] = Database(name=name, data=data)
     for i, (task, db) in enumerate(zip(tasks, out, strict=True)):
