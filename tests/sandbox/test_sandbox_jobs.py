@@ -205,3 +205,13 @@ def test_a_worker_that_stops_answering_is_an_infra_error(monkeypatch: pytest.Mon
         monkeypatch.undo()
         after = pool.run(Job(code="def f(): return 1", calls=[Call(function="f")]))
         assert after.status == "ok" and decode(after.calls[0].value) == 1
+
+
+def test_binary_stdio_works_like_cpython(sandbox: Sandbox) -> None:
+    # Competitive-programming style fast I/O through the buffered layers.
+    code = (
+        "import sys\nnumbers = list(map(int, sys.stdin.buffer.read().split()))\n"
+        "sys.stdout.write(f'{sum(numbers)}\\n')\nsys.stdout.flush()\nsys.stdout.buffer.write(b'done\\n')\n"
+    )
+    run = sandbox.run(Job(code=code, mode="program", stdin_runs=["1 2\n3\n"])).runs[0]
+    assert run.status == "ok" and run.stdout == "6\ndone\n"

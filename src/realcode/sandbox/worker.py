@@ -392,11 +392,15 @@ def _prepare_for_children(jobdir: str, worker_dir: str) -> None:
         sys.modules.pop(name, None)
     sys.argv[:] = ["solution.py"]
     # Streams over fds 0-2 that each child points at its own stdin/stdout/stderr; the worker never uses them.
-    sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8", errors="replace")
-    _OUT = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8", errors="backslashreplace")
-    _ERR = io.TextIOWrapper(
-        io.FileIO(2, "w", closefd=False), encoding="utf-8", errors="backslashreplace", line_buffering=True
+    # Layered exactly like CPython's own (text over buffered over raw), so that ``sys.stdin.buffer``,
+    # ``sys.stdout.buffer.write`` and friends behave as they do outside the sandbox.
+    raw_in, raw_out, raw_err = (
+        open(fd, mode, closefd=False)  # noqa: SIM115 - they live as long as the process
+        for fd, mode in ((0, "rb"), (1, "wb"), (2, "wb"))
     )
+    sys.stdin = io.TextIOWrapper(raw_in, encoding="utf-8", errors="replace")
+    _OUT = io.TextIOWrapper(raw_out, encoding="utf-8", errors="backslashreplace")
+    _ERR = io.TextIOWrapper(raw_err, encoding="utf-8", errors="backslashreplace", line_buffering=True)
     sys.stdout, sys.stderr = _OUT, _ERR
     sys.__stdout__, sys.__stderr__, sys.__stdin__ = _OUT, _ERR, sys.stdin  # type: ignore[misc]
 
