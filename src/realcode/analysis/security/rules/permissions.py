@@ -16,6 +16,7 @@ from realcode.analysis.findings import Confidence, Finding, Severity
 from realcode.analysis.security.rules._pure_ast import (
     ModuleFacts,
     argument,
+    assignments,
     attacker_flow,
     derived_names,
     dominating_membership_guards,
@@ -154,6 +155,8 @@ class CallerChosenPermissions(Rule):
             names = derived_names(mode_arg, func)
             if any(g.names & names for g in dominating_membership_guards(facts, stmt, func)):
                 continue
+            if _from_existing_mode(mode_arg, names, func):
+                continue
             flow = attacker_flow(ctx, mode_arg, call, "mode argument of chmod (sink)")
             if flow is None:
                 continue
@@ -164,6 +167,17 @@ class CallerChosenPermissions(Rule):
                 f"chmod with a mode from {origin.removesuffix(' (source)')} and no check that the file is ours",
                 trace,
             )
+
+
+def _from_existing_mode(mode: ast.expr, names: set[str], func: Any) -> bool:
+    """The mode is computed from a file's current mode (``st_mode``, ``S_IMODE``): permissions preserved or
+    adjusted, not chosen by the caller."""
+    exprs: list[ast.AST] = [mode, *(v for n in names for v in assignments(func).get(n, []))]
+    for e in exprs:
+        for node in ast.walk(e):
+            if isinstance(node, ast.Attribute) and node.attr in {"st_mode", "S_IMODE"}:
+                return True
+    return False
 
 
 def _owner_checked(facts: ModuleFacts, stmt: ast.stmt, func: Any) -> bool:
