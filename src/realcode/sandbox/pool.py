@@ -302,7 +302,11 @@ class Sandbox:
             self._retire(worker)
             self._idle.put(None)
             raise
-        self._idle.put(worker)
+        if result.status == "infra_error":  # the worker itself is suspect: the retry gets a fresh one
+            self._retire(worker)
+            self._idle.put(None)
+        else:
+            self._idle.put(worker)
         return result
 
     def run(self, job: Job | dict[str, Any]) -> JobResult:
