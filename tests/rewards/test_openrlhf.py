@@ -56,4 +56,5 @@ def test_bad_labels_give_nan_not_a_number(monkeypatch: pytest.MonkeyPatch) -> No
     reward_func = _load_from_file()
     out = reward_func(["p x", "p y"], ["p", "p"], ["{broken", json.dumps({"benchmark": "apps-plus"})])
     assert all(math.isnan(r) for r in out["rewards"].tolist())
-    assert out["extra_logs"]["realcode/infra_errors"] == 2.0
+    assert out["extra_logs"]["realcode/sample_errors"] == 2.0
+    assert out["extra_logs"]["realcode/infra_errors"] == 0.0

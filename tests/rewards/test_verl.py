@@ -83,9 +83,9 @@ def test_export_errors(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "unknown benchmark 'nope'" in res.output
 
 
-def test_unknown_task_scores_nan_with_infra_flag() -> None:
+def test_unknown_task_scores_nan_with_error_flag() -> None:
     [r] = compute_score_batch(["realcode/apps-plus"], ["```python\nx=1\n```"], ["no-such-task"], [{}])
-    assert math.isnan(r["score"]) and r["infra_error"] == 1.0
+    assert math.isnan(r["score"]) and r["sample_error"] == 1.0 and r["infra_error"] == 0.0
 
 
 class _CharTokenizer:

@@ -8,7 +8,8 @@ environment: ``REALCODE_PRESET`` (default: each benchmark's paper preset), ``REA
 ``REALCODE_EXTRACT``.
 
 OpenRLHF wants a tensor; a sample whose assessment hit an infrastructure error gets NaN there (never a
-made-up number) and is counted in ``extra_logs["realcode/infra_errors"]``.
+made-up number) and is counted in ``extra_logs["realcode/infra_errors"]``; a sample with a bad label or an
+unknown task gets NaN too and is counted in ``extra_logs["realcode/sample_errors"]``.
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ def score_openrlhf(
 def extra_logs(scored: Sequence[Scored]) -> dict[str, float]:
     """Batch means of each component and counts OpenRLHF can log."""
     logs: dict[str, float] = {
-        "realcode/infra_errors": float(sum(s.reward is None or s.reward.total is None for s in scored))
+        "realcode/infra_errors": float(sum(s.reward is not None and s.reward.infra_error for s in scored)),
+        "realcode/sample_errors": float(sum(s.error is not None for s in scored)),
     }
     comps: dict[str, list[float]] = {}
     for s in scored:

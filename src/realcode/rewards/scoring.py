@@ -39,6 +39,7 @@ class RewardBreakdown(BaseModel):
     missing: list[str] = Field(default_factory=list)  # components the spec weighs but the assessment lacks
     format_penalty: bool = False  # no code: total is the format penalty
     infra_error: bool = False
+    error: str | None = None  # why there is no reward when it is not an infrastructure failure (task data)
     guards: list[str] = Field(default_factory=list)  # guards that fired, with their reasons
     spec: str = ""
 
@@ -46,7 +47,9 @@ class RewardBreakdown(BaseModel):
 def score(assessment: Assessment, spec: RewardSpec) -> RewardBreakdown:
     """The reward of ``assessment`` under ``spec`` (see :class:`RewardSpec` for how components combine)."""
     weights: dict[str, float] = {str(c): float(w) for c, w in spec.weights.items()}
-    if assessment.infra_error or assessment.error is not None:
+    if assessment.error is not None:
+        return RewardBreakdown(total=None, error=assessment.error, weights=weights, spec=spec.name)
+    if assessment.infra_error:
         return RewardBreakdown(total=None, infra_error=True, weights=weights, spec=spec.name)
     no_code = assessment.code is None or any(p in assessment.code for p in spec.format.placeholders)
     guard_notes: list[str] = []

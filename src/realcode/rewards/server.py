@@ -144,7 +144,7 @@ def create_app(
         results = []
         for s in scored:
             row = s.to_json(with_assessment=req.include_assessment)
-            row["infra_error"] = s.error is None and (s.reward is None or s.reward.total is None)
+            row["infra_error"] = s.reward is not None and s.reward.infra_error
             results.append(row)
         metrics.record(
             "score",

@@ -12,7 +12,7 @@ Rows written by ``realcode data export --format verl`` carry what the reward nee
 ``benchmark``, ``split`` and ``preset``. The result is a dict: ``score`` (the preset's total) plus each
 component, which veRL logs as ``reward_extra_info``. A sample whose assessment hit an infrastructure error
 scores NaN (veRL has no notion of an unscorable sample; a NaN is loud where a made-up number would be silent)
-and ``infra_error`` 1.0. Settings: ``REALCODE_PRESET`` overrides every row's preset, ``REALCODE_DATA``.
+and ``infra_error`` 1.0; an unknown task id scores NaN with ``sample_error`` 1.0. Settings: ``REALCODE_PRESET`` overrides every row's preset, ``REALCODE_DATA``.
 """
 
 from __future__ import annotations
@@ -66,7 +66,8 @@ def _result(s: Scored) -> dict[str, Any]:
     total = r.total if r is not None else None
     out: dict[str, Any] = {
         "score": total if total is not None else math.nan,
-        "infra_error": 1.0 if total is None else 0.0,
+        "infra_error": 1.0 if r is not None and r.infra_error else 0.0,
+        "sample_error": 1.0 if s.error is not None else 0.0,
     }
     for name in ("functional", "security", "maintainability", "dynamic"):
         v = r.components.get(name) if r is not None else None
