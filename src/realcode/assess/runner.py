@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
@@ -91,23 +92,38 @@ class Backends:
 
 
 def analyzer_versions() -> dict[str, str]:
-    """Versions of everything that can change a verdict: part of every cache key."""
-    import realcode
+    """Versions of everything that can change a verdict: part of every cache key.
 
-    versions = {"realcode": realcode.__version__}
-    try:
-        from mypy.version import __version__ as mypy_version
+    Our own checkers are versioned by a digest of their source, so an on-disk cache never serves a verdict
+    that an edited analyzer, judge or sandbox would no longer reach.
+    """
+    global _VERSIONS
+    if _VERSIONS is None:
+        import realcode
 
-        versions["mypy"] = mypy_version
-    except ImportError:  # pragma: no cover - mypy is a core dependency
-        versions["mypy"] = "missing"
-    for name, module in (("security", "realcode.analysis.security"), ("judge", "realcode.judge")):
+        versions = {"realcode": realcode.__version__}
         try:
-            mod = __import__(module, fromlist=["__version__"])
-            versions[name] = str(getattr(mod, "ANALYZER_VERSION", getattr(mod, "__version__", "")))
-        except ImportError:
-            versions[name] = "missing"
-    return versions
+            from mypy.version import __version__ as mypy_version
+
+            versions["mypy"] = mypy_version
+        except ImportError:  # pragma: no cover - mypy is a core dependency
+            versions["mypy"] = "missing"
+        root = Path(realcode.__file__).parent
+        for name in ("analysis", "judge", "sandbox", "assess", "tasks"):
+            versions[name] = _source_digest(root / name)
+        _VERSIONS = versions
+    return dict(_VERSIONS)
+
+
+_VERSIONS: dict[str, str] | None = None
+
+
+def _source_digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(folder.rglob("*.py")):
+        h.update(str(path.relative_to(folder)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
 
 
 _DEFAULT_CACHE = AssessmentCache()
