@@ -94,7 +94,14 @@ def command(
             table = Table(
                 title="mypy --strict: ms per snippet (median of repeats; APPS+ references, new to the cache)"
             )
-            for col in ("method", "batch", "repeats", "median ms/snippet", "all runs"):
+            for col in (
+                "method",
+                "batch",
+                "repeats",
+                "median ms/snippet",
+                "median CPU ms/snippet",
+                "all runs (wall ms)",
+            ):
                 table.add_column(col, justify="left" if col == "method" else "right")
             for row in rows:
                 table.add_row(
@@ -102,10 +109,11 @@ def command(
                     str(row.batch),
                     str(row.repeats),
                     f"{row.median:.1f}",
+                    f"{row.cpu_median:.1f}",
                     ", ".join(f"{v:.1f}" for v in row.ms_per_snippet),
                 )
             console.print(table)
-            figures["timing"] = [{**asdict(r), "median": r.median} for r in rows]
+            figures["timing"] = [{**asdict(r), "median": r.median, "cpu_median": r.cpu_median} for r in rows]
         if agreement:
             corpora = load_corpora(data)
             if corpus:

@@ -8,7 +8,7 @@ number of runs. A worker that dies or overruns its deadline is killed and replac
 what the lost run means.
 
 Protocol: one JSON object per line. Request ``{"args": [...], "cwd": DIR}``; reply ``{"stdout", "stderr",
-"status", "rss_mb"}``. The worker talks on a duplicate of its original stdout, and points file
+"status", "rss_mb", "cpu"}`` (``cpu``: the worker's CPU seconds so far, for the benchmark). The worker talks on a duplicate of its original stdout, and points file
 descriptor 1 at stderr, so that nothing mypy prints can corrupt the protocol.
 """
 
@@ -56,13 +56,22 @@ def _serve() -> None:
     sys.stdout = sys.stderr
     import mypy.api
 
-    proto_out.write(json.dumps({"ready": True, "rss_mb": _rss_mb()}) + "\n")
+    proto_out.write(json.dumps({"ready": True, "rss_mb": _rss_mb(), "cpu": time.process_time()}) + "\n")
     proto_out.flush()
     for line in sys.stdin:
         request = json.loads(line)
         os.chdir(request["cwd"])
-        out, err, status = mypy.api.run(list(request["args"]))
-        reply = {"stdout": out, "stderr": err, "status": status, "rss_mb": _rss_mb()}
+        try:
+            out, err, status = mypy.api.run(list(request["args"]))
+        except Exception as exc:  # a mypy crash that escapes its own handler: report it, keep serving
+            out, err, status = "", f"INTERNAL ERROR: {type(exc).__name__}: {exc}", 2
+        reply = {
+            "stdout": out,
+            "stderr": err,
+            "status": status,
+            "rss_mb": _rss_mb(),
+            "cpu": time.process_time(),
+        }
         proto_out.write(json.dumps(reply) + "\n")
         proto_out.flush()
 
@@ -95,6 +104,8 @@ class MypyWorker:
         self._runs = 0
         self._rss_mb = 0
         self.restarts = 0
+        self.cpu_seconds = 0.0  # CPU time used by all worker processes so far (start-up included)
+        self._last_cpu = 0.0
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def _start(self) -> subprocess.Popen[str]:
@@ -116,6 +127,8 @@ class MypyWorker:
             self.close()
             raise
         self._rss_mb = int(hello.get("rss_mb", 0))
+        self._last_cpu = float(hello.get("cpu", 0.0))
+        self.cpu_seconds += self._last_cpu
         return proc
 
     def close(self) -> None:
@@ -179,6 +192,9 @@ class MypyWorker:
             raise WorkerLost(str(exc)) from exc
         self._runs += 1
         self._rss_mb = int(reply.get("rss_mb", 0))
+        cpu = float(reply.get("cpu", self._last_cpu))
+        self.cpu_seconds += cpu - self._last_cpu
+        self._last_cpu = cpu
         self.last_seconds = time.monotonic() - started
         if self._rss_mb > self.max_rss_mb or self._runs >= self.max_runs:
             self.close()

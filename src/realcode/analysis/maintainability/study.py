@@ -10,6 +10,7 @@ of the rows with ``use_rule`` false) and ``corpus.agreement_corpus()``.
 from __future__ import annotations
 
 import json
+import resource
 import statistics
 import tempfile
 import time
@@ -21,11 +22,13 @@ from functools import partial
 from pathlib import Path
 
 from realcode.analysis.maintainability.corpus import agreement_corpus
+from realcode.analysis.maintainability.mypy_worker import clean_env
 from realcode.analysis.maintainability.typecheck import (
     REAL_PRELUDE,
     TypeChecker,
     TypeCheckResult,
     check_file_alone,
+    mypy_flags,
 )
 from realcode.tasks.paths import data_dir
 
@@ -163,21 +166,64 @@ def agreement(
 
 @dataclass
 class TimingRow:
-    """Median wall-clock milliseconds per snippet for one way of checking."""
+    """Milliseconds per snippet for one way of checking: wall clock, and CPU of every process involved."""
 
     method: str
     batch: int
     repeats: int
     ms_per_snippet: list[float]
+    cpu_ms_per_snippet: list[float] = field(default_factory=list)
 
     @property
     def median(self) -> float:
         return statistics.median(self.ms_per_snippet)
 
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu_ms_per_snippet) if self.cpu_ms_per_snippet else float("nan")
+
 
 def _fresh(codes: Sequence[str], tag: str) -> list[str]:
     """Make each repetition new to mypy's cache, as a new batch of completions would be."""
     return [f"{code}\n# realcode-bench {tag}\n" for code in codes]
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _warm_alone_cache(pool: Sequence[str], cache_dir: Path) -> None:
+    """One mypy run over the whole pool, so per-file runs find the standard library cached, as batches do."""
+    import subprocess
+    import sys
+
+    check_file_alone("x: int = 1\n", cache_dir=cache_dir)  # writes the config the per-file runs use
+    with tempfile.TemporaryDirectory(prefix="rc-warm-") as tmp:
+        names = []
+        for i, code in enumerate(pool):
+            name = f"warm_{i:05d}.py"
+            (Path(tmp) / name).write_bytes(code.encode("utf-8", "surrogatepass"))
+            names.append(name)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "mypy",
+                "--config-file",
+                str(cache_dir / "mypy.ini"),
+                *mypy_flags(True),
+                "--no-color-output",
+                "--cache-dir",
+                str(cache_dir / "cache"),
+                *names,
+            ],
+            cwd=tmp,
+            env=clean_env(),
+            capture_output=True,
+            timeout=1800,
+            check=False,
+        )
 
 
 def timing(
@@ -192,32 +238,40 @@ def timing(
 
     Every repetition appends a distinct comment to every snippet, so no run is served from the cache of
     an earlier one; the standard library's cache is warm for both methods, as it is in practice. The
-    batched worker is started (and warmed on one snippet) before timing.
+    batched worker is started (and warmed on one snippet) before timing. CPU time counts this process
+    and the mypy processes (the worker, or each per-file process), so it is less sensitive than wall
+    time to other load on the machine.
     """
     rows: list[TimingRow] = []
     with tempfile.TemporaryDirectory(prefix="rc-timing-") as tmp:
         base = cache_dir or Path(tmp)
         with TypeChecker(cache_dir=base / "batched") as checker:
-            checker.check(["x: int = 1\n"])
+            checker.check(list(pool))  # the standard-library modules the pool imports, cached once
             for size in batch_sizes:
                 codes = [pool[i % len(pool)] for i in range(size)]
                 row = TimingRow("batched check_types", size, repeats, [])
                 for r in range(repeats):
                     fresh = _fresh(codes, f"b{size}-{r}-{time.time_ns()}")
+                    cpu0, worker0 = time.process_time(), checker.worker_cpu_seconds
                     started = time.perf_counter()
                     checker.check(fresh)
                     row.ms_per_snippet.append(1000 * (time.perf_counter() - started) / size)
+                    cpu = time.process_time() - cpu0 + checker.worker_cpu_seconds - worker0
+                    row.cpu_ms_per_snippet.append(1000 * cpu / size)
                 rows.append(row)
         alone_dir = base / "alone"
-        check_file_alone("x: int = 1\n", cache_dir=alone_dir)
+        _warm_alone_cache(pool, alone_dir)
         codes = [pool[i % len(pool)] for i in range(per_file)]
         row = TimingRow("per-file mypy process", 1, repeats, [])
         for r in range(repeats):
             fresh = _fresh(codes, f"a-{r}-{time.time_ns()}")
+            cpu0, children0 = time.process_time(), _children_cpu()
             started = time.perf_counter()
             for code in fresh:
                 check_file_alone(code, cache_dir=alone_dir)
             row.ms_per_snippet.append(1000 * (time.perf_counter() - started) / len(fresh))
+            cpu = time.process_time() - cpu0 + _children_cpu() - children0
+            row.cpu_ms_per_snippet.append(1000 * cpu / len(fresh))
         rows.append(row)
     return rows
 

@@ -290,6 +290,11 @@ class TypeChecker:
             ws.worker.close()
             ws.lock.close()
 
+    @property
+    def worker_cpu_seconds(self) -> float:
+        """CPU seconds used by this checker's mypy worker processes so far."""
+        return self._ws.worker.cpu_seconds if self._ws is not None else 0.0
+
     def __enter__(self) -> TypeChecker:
         return self
 
