@@ -230,6 +230,23 @@ def test_concurrency_is_limited(scripted: Any) -> None:
     assert [row[0].text for row in got] == [f"answer {by_prompt[f'prompt {i}']}" for i in range(6)]
 
 
+def test_a_failed_prompt_stops_the_others_retries(scripted: Any) -> None:
+    def script(number: int) -> Any:
+        if number == 0:
+            return scripted.Reply(503, {"error": "busy"}, {"Retry-After": "30"})
+        return scripted.Reply(400, {"error": {"message": "prompt too long"}}, delay_s=0.3)
+
+    with (
+        scripted.Server(script) as server,
+        client(server.base_url, max_concurrency=2, max_retries=3) as remote,
+        pytest.raises(EndpointError, match="prompt too long"),
+    ):
+        remote.generate([chat("first"), chat("second"), chat("third")], SamplingParams())
+    # The first prompt was told to come back in 30 s; it gave up instead of retrying, and the third prompt,
+    # not yet started, was never sent.
+    assert len(server.seen) == 2
+
+
 def test_slow_endpoint_times_out(scripted: Any) -> None:
     reply = scripted.chat_reply(["late"])
     reply.delay_s = 3.0

@@ -19,7 +19,7 @@ import random
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
 
 from realcode.generation.chat import check_prompts, sample_seed, truncate_at_stop
@@ -51,6 +51,10 @@ def parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+class _Abandoned(EndpointError):
+    """A prompt given up because another prompt of the same batch failed."""
 
 
 class OpenAIGenerator(Generator):
@@ -121,26 +125,48 @@ class OpenAIGenerator(Generator):
         if not chats:
             return []
         with ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(chats))) as pool:
-            futures = [pool.submit(self._samples_for, chat, params) for chat in chats]
+            abort = threading.Event()
+            futures = [pool.submit(self._samples_for, chat, params, abort) for chat in chats]
             try:
+                wait(futures, return_when=FIRST_EXCEPTION)
+                failures = [
+                    e for f in futures if f.done() and not f.cancelled() and (e := f.exception()) is not None
+                ]
+                if failures:
+                    # Report the failure itself, not a prompt abandoned because of it.
+                    raise next((e for e in failures if not isinstance(e, _Abandoned)), failures[0])
                 return [f.result() for f in futures]
             except BaseException:
+                # One prompt failed for good (or the caller interrupted): stop the other prompts' retries
+                # rather than wait them out.
+                abort.set()
                 for f in futures:
                     f.cancel()
                 raise
 
-    def _samples_for(self, chat: list[ChatMessage], params: SamplingParams) -> list[Completion]:
-        """All n samples of one prompt; asks again when a server returns fewer choices than requested."""
+    def _samples_for(
+        self, chat: list[ChatMessage], params: SamplingParams, abort: threading.Event
+    ) -> list[Completion]:
+        """All n samples of one prompt; asks again when a server returns fewer choices than requested.
+
+        A failure sets ``abort`` here, in the worker, before the pool can hand the worker another prompt.
+        """
         samples: list[Completion] = []
         seed = params.seed
-        while len(samples) < params.n:
-            wanted = params.n - len(samples)
-            got = self._request(chat, params, wanted, seed, first_index=len(samples))
-            if not got:
-                raise EndpointError(f"{self.url} returned no choices for a request of n={wanted}")
-            samples.extend(got[:wanted])
-            # A follow-up request must not repeat the first one's draws.
-            seed = None if params.seed is None else sample_seed(params.seed, chat, len(samples))
+        try:
+            while len(samples) < params.n:
+                if abort.is_set():
+                    raise _Abandoned(f"request to {self.url} abandoned: another prompt of the batch failed")
+                wanted = params.n - len(samples)
+                got = self._request(chat, params, wanted, seed, first_index=len(samples), abort=abort)
+                if not got:
+                    raise EndpointError(f"{self.url} returned no choices for a request of n={wanted}")
+                samples.extend(got[:wanted])
+                # A follow-up request must not repeat the first one's draws.
+                seed = None if params.seed is None else sample_seed(params.seed, chat, len(samples))
+        except BaseException:
+            abort.set()
+            raise
         return samples
 
     def _body(
@@ -162,7 +188,13 @@ class OpenAIGenerator(Generator):
         return body
 
     def _request(
-        self, chat: list[ChatMessage], params: SamplingParams, n: int, seed: int | None, first_index: int
+        self,
+        chat: list[ChatMessage],
+        params: SamplingParams,
+        n: int,
+        seed: int | None,
+        first_index: int,
+        abort: threading.Event,
     ) -> list[Completion]:
         import httpx
 
@@ -188,7 +220,8 @@ class OpenAIGenerator(Generator):
             if attempt == self.max_retries:
                 break
             self.retries_done += 1
-            time.sleep(self._delay(attempt, retry_after))
+            if abort.wait(self._delay(attempt, retry_after)):
+                raise _Abandoned(f"request to {self.url} abandoned: another prompt of the batch failed")
         hint = (
             " Is the server running, and is --base-url right?"
             if "Connect" in last_problem or "no answer" in last_problem
