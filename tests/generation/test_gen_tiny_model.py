@@ -110,3 +110,12 @@ def test_default_model_is_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     tiny.default_tiny_model()
     assert json.loads((first / "realcode-tiny.json").read_text())["format"] != -1
     assert not [p for p in first.parent.iterdir() if p.name.startswith(".tiny-model.")]  # no staging left
+
+
+def test_default_corpus_is_python_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = list(tiny.default_corpus())
+    assert len(texts) >= 40 and all("def " in t for t in texts)
+    # A Python without standard-library sources falls back on realcode's own source.
+    monkeypatch.setattr(tiny.sysconfig, "get_paths", lambda: {"stdlib": str(tmp_path / "compiled-only")})
+    fallback = list(tiny.default_corpus())
+    assert fallback and any("def build_tiny_model(" in t for t in fallback)

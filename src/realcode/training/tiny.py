@@ -114,11 +114,21 @@ _MARKER = "realcode-tiny.json"
 
 
 def default_corpus() -> Iterator[str]:
-    """Source text of a fixed list of standard-library modules (whichever of them this Python has)."""
+    """Source text of a fixed list of standard-library modules (whichever of them this Python has).
+
+    Some Python distributions ship the standard library compiled only; realcode's own source, which is
+    always there, stands in for it then.
+    """
     stdlib = Path(sysconfig.get_paths()["stdlib"])
+    found = False
     for name in _STDLIB_MODULES:
         path = stdlib / name
         if path.is_file():
+            found = True
+            yield path.read_text(encoding="utf-8", errors="replace")
+    if not found:
+        package = Path(__file__).resolve().parents[1]
+        for path in sorted(package.rglob("*.py")):
             yield path.read_text(encoding="utf-8", errors="replace")
 
 
