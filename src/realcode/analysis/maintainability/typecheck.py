@@ -10,7 +10,8 @@ nothing else, and one mypy run checks a whole batch. Why each step:
   variables are cleared, for the batch and the per-file reference alike.
 * **Persistent cache, reused slots.** The standard library's cache is what makes a batch cheap. Slot names
   are reused across batches so the cache stays bounded; mypy trusts a cached module whose size and
-  whole-second mtime are unchanged without hashing it, so each rewrite moves the slot's mtime forward.
+  whole-second mtime are unchanged without hashing it, so every write gets an mtime never used before in
+  that workspace (a counter kept on disk).
 * **Blocking errors.** mypy stops the whole run at a file that does not parse (with the native parser a
   file can have several syntax errors). Snippets that Python's parser rejects are checked alone; if a
   batch still ends with exit status 2, every file that reported something is checked alone and the rest
@@ -32,9 +33,10 @@ import re
 import sys
 import tempfile
 import threading
+import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -212,7 +214,20 @@ class _Workspace:
     lock: IO[bytes]
     worker: MypyWorker
     config: Path
-    mtimes: dict[str, int] = field(default_factory=dict)
+    last_stamp: int = 0
+
+    def next_stamps(self, n: int) -> list[int]:
+        """``n`` file mtimes never used before in this workspace, persisted across processes."""
+        stamp_file = self.root / "stamp"
+        if not self.last_stamp:
+            try:
+                self.last_stamp = int(stamp_file.read_text(encoding="ascii").strip() or 0)
+            except (OSError, ValueError):
+                self.last_stamp = 0
+        first = max(self.last_stamp + 1, int(time.time()))
+        self.last_stamp = first + n - 1
+        stamp_file.write_text(str(self.last_stamp), encoding="ascii")
+        return list(range(first, first + n))
 
     @property
     def src(self) -> Path:
@@ -350,16 +365,14 @@ class TypeChecker:
             directory = ws.src
             modules = [f"{SLOT_PREFIX}{slot:04d}" for slot in range(len(items))]
         names = []
-        for module, item in zip(modules, items, strict=True):
+        # mypy trusts a cached module whose file size and whole-second mtime are unchanged, without
+        # hashing it: a same-sized rewrite within a second would get the previous snippet's verdict. Every
+        # write therefore gets an mtime this workspace has never used, so it can match no cache entry.
+        stamps = ws.next_stamps(len(items))
+        for module, item, stamp in zip(modules, items, stamps, strict=True):
             item.module = module
             path = directory / f"{module}.py"
             path.write_bytes(item.source.encode("utf-8", "surrogatepass"))
-            # mypy skips hashing a file whose size and whole-second mtime match its cache entry, so a
-            # same-sized rewrite within a second would reuse the previous snippet's verdict. Move the
-            # mtime past anything the cache may hold for this path.
-            key = str(path)
-            stamp = max(ws.mtimes.get(key, 0) + 1, int(path.stat().st_mtime))
-            ws.mtimes[key] = stamp
             os.utime(path, (stamp, stamp))
             names.append(path.name)
         return directory, names
