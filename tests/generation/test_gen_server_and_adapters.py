@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+import realcode
 from realcode.generation import Completion, Generator, SamplingParams
 from realcode.generation.backend_hf import HFGenerator
 from realcode.generation.backend_openai import OpenAIGenerator
@@ -82,9 +83,13 @@ def test_server_command_line(tiny_model_dir: Path) -> None:
         port = probe.getsockname()[1]
     command = [sys.executable, "-m", "realcode.generation.openai_server", "--model", str(tiny_model_dir),
                "--port", str(port), "--served-name", "tiny"]  # fmt: skip
-    process = subprocess.Popen(
-        command, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    # The child imports the same realcode as this process, installed or not.
+    source_root = str(Path(realcode.__file__).resolve().parents[1])
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [source_root, os.environ.get("PYTHONPATH")])),
+    }
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         base_url = f"http://127.0.0.1:{port}/v1"
         deadline = time.monotonic() + 120  # importing torch can take a while on a busy machine

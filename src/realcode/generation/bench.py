@@ -96,7 +96,10 @@ def _server_process(model: Path, batch_size: int) -> Iterator[str]:
         sys.executable, "-m", "realcode.generation.openai_server",
         "--model", str(model), "--port", str(port), "--max-batch", str(batch_size),
     ]  # fmt: skip
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error"}
+    # The server imports the same realcode as this process, installed or not.
+    source_root = str(Path(__file__).resolve().parents[2])
+    python_path = os.pathsep.join(filter(None, [source_root, os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error", "PYTHONPATH": python_path}
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base_url = f"http://127.0.0.1:{port}/v1"
     try:
