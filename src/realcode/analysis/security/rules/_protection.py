@@ -208,7 +208,7 @@ class ModuleFacts:
     functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=dict)  # top level
     imports: dict[str, str] = field(default_factory=dict)  # local name -> imported dotted name
     # id(method) -> attributes of ``self`` that its class binds to containers (``self.items = {}``)
-    instance_stores: dict[int, set[str]] = field(default_factory=dict)
+    instance_stores: dict[int, dict[str, ast.expr]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, tree: ast.Module, nodes_of: NodesOf | None = None) -> ModuleFacts:
@@ -289,12 +289,13 @@ def _walker(tree: ast.AST) -> NodesOf:
     return lambda kind: by_type.get(kind, [])
 
 
-def _container_attributes(cls: ast.ClassDef) -> set[str]:
-    """Attributes a class binds to containers: class-level ``items = {}`` or ``self.items = {}`` in a method."""
-    out: set[str] = set()
+def _container_attributes(cls: ast.ClassDef) -> dict[str, ast.expr]:
+    """Attributes a class binds to containers (class-level ``items = {}`` or ``self.items = {}`` in a method),
+    with the container value."""
+    out: dict[str, ast.expr] = {}
     for item in cls.body:
         if isinstance(item, ast.Assign) and is_container_value(item.value):
-            out.update(t.id for t in item.targets if isinstance(t, ast.Name))
+            out.update((t.id, item.value) for t in item.targets if isinstance(t, ast.Name))
         elif isinstance(item, ast.FunctionDef):
             for node in ast.walk(item):
                 if isinstance(node, ast.Assign) and is_container_value(node.value):
@@ -304,7 +305,7 @@ def _container_attributes(cls: ast.ClassDef) -> set[str]:
                             and isinstance(t.value, ast.Name)
                             and t.value.id == "self"
                         ):
-                            out.add(t.attr)
+                            out[t.attr] = node.value
     return out
 
 

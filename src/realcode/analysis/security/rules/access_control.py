@@ -80,6 +80,17 @@ def _keyed_store_access(
     return root, keys
 
 
+def _holds_records(store: str, module: ModuleFacts, facts: FunctionFacts) -> bool:
+    """Whether a store's values are records (dicts, objects, lists), as far as its literal shows."""
+    if store.startswith("self."):
+        value = module.instance_stores.get(id(facts.node), {}).get(store[len("self.") :])
+    else:
+        value = module.stores.get(store)
+    if not isinstance(value, ast.Dict) or not value.values:
+        return True  # filled at run time, or an instance container: unknown contents
+    return any(not isinstance(v, ast.Constant) for v in value.values)
+
+
 #: Methods of a store that take the key of the record they act on as their first argument.
 KEYED_METHODS = frozenset({"pop", "remove", "discard", "setdefault"})
 
@@ -102,6 +113,13 @@ def privileged_ops(facts: FunctionFacts, module: ModuleFacts) -> Iterator[Privil
         if isinstance(node, ast.Assign | ast.AugAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for t in targets:
+                # ``STORE[k] = v`` adds an entry (growth, CWE-770); changing a field of a record is privileged.
+                if (
+                    isinstance(node, ast.Assign)
+                    and isinstance(t, ast.Subscript)
+                    and not subscript_chain(t.value)
+                ):
+                    continue
                 if isinstance(t, ast.Subscript | ast.Attribute):
                     hit = _keyed_store_access(t, module, facts)
                     if hit:
@@ -140,7 +158,8 @@ def privileged_ops(facts: FunctionFacts, module: ModuleFacts) -> Iterator[Privil
                 hit = _keyed_store_access(value, module, facts)
             elif isinstance(value, ast.Call) and method_name(value) == "get" and value.args:
                 hit = _store_key_call(value, module, facts)  # ``return STORE.get(key)``
-            if hit:
+            # A lookup table of plain values (names, flags, counters) holds no resource to protect.
+            if hit and _holds_records(hit[0], module, facts):
                 yield PrivilegedOp(node, hit[0], "read", frozenset(hit[1]))
 
 

@@ -41,18 +41,18 @@ ORM_WRITES = frozenset({"create", "update", "get_or_create", "update_or_create",
 
 
 def _is_object_state(node: ast.AST, analysis: Analysis, facts: FunctionFacts) -> bool:
-    """Whether writing into ``node`` changes an object's state: a parameter, ``self``, ``x.__dict__``,
-    ``vars(x)`` or a module-level record; not a local container the function is building."""
+    """Whether writing into ``node`` changes an object's state: a parameter, ``x.__dict__``, ``vars(x)`` or a
+    module-level record; not a local container the function is building."""
     if isinstance(node, ast.Attribute) and node.attr == "__dict__":
         return True
     if isinstance(node, ast.Call) and call_name(node) == "vars":
         return True
-    root = root_name(node)
-    if root is None:
+    # Attributes of objects (``self.cache``, ``m.names``) are containers the object keeps, not its fields.
+    if not isinstance(node, ast.Name):
         return False
-    if root in facts.params or root in {"self", "cls"}:
+    if node.id in facts.params:
         return True
-    return root in analysis.module.stores and root not in facts.bindings
+    return node.id in analysis.module.stores and node.id not in facts.bindings
 
 
 #: Attributes and methods of a web framework's request object that hold the client's fields.
@@ -76,6 +76,17 @@ def _web_mapping(node: ast.AST) -> bool:
     )
 
 
+def _is_record(node: ast.AST, analysis: Analysis, facts: FunctionFacts) -> bool:
+    """A record whose fields a subscript write sets: a parameter (an entity passed in as a dict) or an object's
+    ``__dict__``/``vars()``. A container the object keeps (``self.index[k] = v``), a mapping's own ``self[k]``
+    and module-level tables are stores, whose keys are data rather than fields."""
+    if isinstance(node, ast.Attribute) and node.attr == "__dict__":
+        return True
+    if isinstance(node, ast.Call) and call_name(node) == "vars":
+        return True
+    return isinstance(node, ast.Name) and node.id in facts.params
+
+
 def _raw_mapping(node: ast.AST, facts: FunctionFacts) -> bool:
     """A caller-supplied mapping that no filter has narrowed (a comprehension with a condition is a filter)."""
     if isinstance(node, ast.DictComp):
@@ -89,6 +100,21 @@ def _raw_mapping(node: ast.AST, facts: FunctionFacts) -> bool:
             if isinstance(value, ast.DictComp) and any(gen.ifs for gen in value.generators):
                 return False
     return bool(facts.params_of(node))
+
+
+def _indexed_by_loop(facts: FunctionFacts, loop: ast.For | ast.comprehension, mapping: str) -> bool:
+    """Whether the loop's variable is used to index ``mapping`` (which makes ``mapping`` a mapping)."""
+    if not isinstance(loop.target, ast.Name):
+        return False
+    var = loop.target.id
+    return any(
+        isinstance(n, ast.Subscript)
+        and isinstance(n.value, ast.Name)
+        and n.value.id == mapping
+        and isinstance(n.slice, ast.Name)
+        and n.slice.id == var
+        for n in facts.of_type(ast.Subscript)
+    )
 
 
 def _caller_keys(facts: FunctionFacts) -> dict[str, ast.AST]:
@@ -105,8 +131,8 @@ def _caller_keys(facts: FunctionFacts) -> dict[str, ast.AST]:
             and isinstance(it.func, ast.Attribute)
         ):
             source = it.func.value
-        elif isinstance(it, ast.Name):
-            source = it
+        elif isinstance(it, ast.Name) and _indexed_by_loop(facts, node, it.id):
+            source = it  # ``for k in data: ... data[k]``: iterating a mapping's keys
         if source is None or not _raw_mapping(source, facts):
             continue
         target = node.target
@@ -167,6 +193,14 @@ class MassAssignment(Rule):
             ):
                 continue
             target, mapping = node.func.value, node.args[0]
+            if isinstance(target, ast.Name) and target.id == "self":
+                continue  # a mapping type's own update()
+            if (
+                isinstance(mapping, ast.Name)
+                and facts.node.args.kwarg
+                and mapping.id == facts.node.args.kwarg.arg
+            ):
+                continue  # the caller's own keyword arguments, named in the call
             if not _is_object_state(target, analysis, facts) or not _raw_mapping(mapping, facts):
                 continue
             # Writing a store record chosen by caller input is an authorization question (CWE-862/863).
@@ -231,7 +265,7 @@ class MassAssignment(Rule):
                         target, key = t.value, t.slice
             if key is None or target is None or not isinstance(key, ast.Name) or key.id not in keys:
                 continue
-            if not (isinstance(node, ast.Call) or _is_object_state(target, analysis, facts)):
+            if not (isinstance(node, ast.Call) or _is_record(target, analysis, facts)):
                 continue
             if any(key.id in set(names_in(g.test)) for g in dominating_tests(facts, node)):
                 continue

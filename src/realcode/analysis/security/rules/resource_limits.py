@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 #: Calls whose result is a list as long as the input allows.
 SPLITTING_CALLS = frozenset({"re.findall", "re.split"})
 #: Stream reads: a method call that returns the next piece of a stream.
-STREAM_READS = frozenset({"read", "recv", "read1", "readline", "recv_into", "readinto"})
+STREAM_READS = frozenset({"read", "recv", "read1", "recv_into", "readinto"})
 #: Iterators over a network response's body.
 STREAM_ITERATORS = frozenset(
     {"iter_content", "iter_lines", "iter_chunked", "iter_any", "iter_raw", "iter_bytes"}
@@ -192,6 +192,16 @@ class UnboundedAllocation(Rule):
             )
 
 
+def _caller_stream(facts: FunctionFacts, receiver: ast.AST) -> bool:
+    """A stream the caller handed in: a parameter, or a local bound to one (not the object's own state)."""
+    root = root_name(receiver)
+    if root is None or root == "self":
+        return False
+    if root in facts.params:
+        return True
+    return any(isinstance(v, ast.Name) and v.id in facts.params for v in facts.bindings.get(root, []))
+
+
 def _stream_loops(analysis: Analysis, facts: FunctionFacts) -> Iterator[ast.While | ast.For]:
     """Loops that keep reading caller-controlled or network input."""
     for node in facts.of_type(ast.For, ast.While):
@@ -205,7 +215,7 @@ def _stream_loops(analysis: Analysis, facts: FunctionFacts) -> Iterator[ast.Whil
                     isinstance(sub, ast.Call)
                     and method_name(sub) in STREAM_READS
                     and isinstance(sub.func, ast.Attribute)
-                    and facts.params_of(sub.func.value)
+                    and _caller_stream(facts, sub.func.value)
                 ):
                     yield node
                     break
