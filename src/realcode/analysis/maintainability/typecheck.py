@@ -490,12 +490,13 @@ def _validate_codes(codes: Sequence[str]) -> None:
 
 # -- module-level convenience ---------------------------------------------------------------------------
 
-_CHECKERS: dict[tuple[bool, str], TypeChecker] = {}
+# One checker per (process, settings): a forked child must not talk to its parent's worker.
+_CHECKERS: dict[tuple[int, bool, str], TypeChecker] = {}
 _CHECKERS_LOCK = threading.Lock()
 
 
 def _shared_checker(strict: bool, cache_dir: str | Path | None) -> TypeChecker:
-    key = (strict, str(Path(cache_dir).resolve()) if cache_dir is not None else "")
+    key = (os.getpid(), strict, str(Path(cache_dir).resolve()) if cache_dir is not None else "")
     with _CHECKERS_LOCK:
         checker = _CHECKERS.get(key)
         if checker is None:
@@ -506,8 +507,9 @@ def _shared_checker(strict: bool, cache_dir: str | Path | None) -> TypeChecker:
 
 @atexit.register
 def _close_shared_checkers() -> None:
-    for checker in _CHECKERS.values():
-        checker.close()
+    for (pid, _, _), checker in list(_CHECKERS.items()):
+        if pid == os.getpid():
+            checker.close()
     _CHECKERS.clear()
 
 
