@@ -147,6 +147,9 @@ def test_methods_and_programs(sandbox: Sandbox) -> None:
     add = "a, b = map(float, input().split())\ns = a + b\nprint(int(s) if s == int(s) else s)"
     assert judge(program, add, sandbox=sandbox).stage is Stage.PASSED
     assert judge(program, "x = input()", sandbox=sandbox).stage is Stage.NO_OUTPUT
+    spaced = "a, b = map(float, input().split())\ns = a + b\nprint(' ', int(s) if s == int(s) else s)"
+    assert judge(program, spaced, sandbox=sandbox).stage is Stage.PASSED  # tokens: whitespace is free
+    assert judge(program, spaced, sandbox=sandbox, stdout_mode="exact").stage is Stage.TESTS_FAILED
     assert judge(program, "print(int(input()))", sandbox=sandbox).stage is Stage.RUNTIME_ERROR
 
 

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from realcode.judge import harness
 from realcode.judge.compare import (
+    StdoutMode,
     display,
     exception_matches,
     stdout_equal,
@@ -55,6 +56,7 @@ class _Plan:
     job: Job
     specs: list[_Spec] = field(default_factory=list)
     probe: bool = False
+    stdout_mode: StdoutMode | None = None  # None: the benchmark's own rule
 
 
 def selected_groups(task: Task, groups: Sequence[str] | None = None) -> list[TestGroup]:
@@ -85,12 +87,14 @@ def judge_many(
     sandbox: JobRunner | None = None,
     groups: Sequence[str] | None = None,
     limits: Limits | None = None,
+    stdout_mode: StdoutMode | None = None,
 ) -> list[FunctionalVerdict]:
     """Judge each ``codes[i]`` (None: the completion held no code) against ``tasks[i]``.
 
     All candidate jobs run in one sandbox batch (after one batch that builds whatever the tasks need first:
     reference values and databases, both cached per task). Identical (task, code) pairs run once.
-    ``groups`` restricts the test groups by name.
+    ``groups`` restricts the test groups by name. ``stdout_mode`` overrides how program output is compared
+    (``tokens``, ``exact`` or ``fuzzy``; default: the benchmark harness's rule, see :mod:`realcode.judge.harness`).
     Security groups (SecCodePLT ``safety``) are reported in ``groups`` but never decide the stage.
     """
     if len(tasks) != len(codes):
@@ -125,7 +129,9 @@ def judge_many(
             if db is not None and db.error:
                 verdicts[i] = _db_failure(db)
                 continue
-            plans.append((i, _plan(tasks[i], code, chosen[k], expected[k], db, limits)))
+            plan = _plan(tasks[i], code, chosen[k], expected[k], db, limits)
+            plan.stdout_mode = stdout_mode
+            plans.append((i, plan))
         results = run_jobs(runner, [p.job for _, p in plans])
         for (i, plan), result in zip(plans, results, strict=True):
             verdicts[i] = interpret(plan, result)
@@ -142,9 +148,12 @@ def judge(
     sandbox: JobRunner | None = None,
     groups: Sequence[str] | None = None,
     limits: Limits | None = None,
+    stdout_mode: StdoutMode | None = None,
 ) -> FunctionalVerdict:
     """Judge one candidate (see :func:`judge_many`, which batches)."""
-    return judge_many([task], [code], sandbox=sandbox, groups=groups, limits=limits)[0]
+    return judge_many([task], [code], sandbox=sandbox, groups=groups, limits=limits, stdout_mode=stdout_mode)[
+        0
+    ]
 
 
 def early_verdict(code: str | None) -> FunctionalVerdict | None:
@@ -270,7 +279,7 @@ def interpret(plan: _Plan, result: JobResult) -> FunctionalVerdict:
     for n, spec in enumerate(plan.specs):
         if plan.job.mode == "program":
             run = result.runs[n] if n < len(result.runs) else None
-            test, outcome = _program_test(plan.task, spec, run, result, prompts)
+            test, outcome = _program_test(plan, spec, run, result, prompts)
         else:
             call = calls[n] if n < len(calls) else None
             test, outcome = _call_test(spec, call, result)
@@ -409,7 +418,7 @@ def _status_message(status: str) -> str:
 
 
 def _program_test(
-    task: Task, spec: _Spec, run: RunResult | None, result: JobResult, prompts: list[str]
+    plan: _Plan, spec: _Spec, run: RunResult | None, result: JobResult, prompts: list[str]
 ) -> tuple[TestResult, Outcome]:
     case = spec.case
     expected = str(spec.expected or "")
@@ -436,7 +445,7 @@ def _program_test(
         return test, _status_outcome(run.status) if run.status != "exception" else "error"
     output = strip_prompts(run.stdout, prompts)
     test.actual = display(output)
-    if stdout_equal(expected, output, harness.stdout_mode(task)):
+    if stdout_equal(expected, output, plan.stdout_mode or harness.stdout_mode(plan.task)):
         test.passed = True
         return test, "pass"
     if not output.strip() and expected.strip():
