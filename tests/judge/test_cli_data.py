@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from typer.testing import CliRunner
 
 from realcode.cli import app
 from realcode.judge.datacheck import TaskCheck
+from realcode.tasks import data_dir
 
 runner = CliRunner(env={"COLUMNS": "200"})  # no wrapping inside paths
 
@@ -26,7 +28,20 @@ def test_check_writes_one_verdict_per_task(tmp_path: Path) -> None:
 
 
 def test_exceptions_are_listed_by_task(tmp_path: Path) -> None:
-    # SecCodePLT's vulnerable references fail safety tests by design: the patched promise names them.
+    # Two real HumanEval rows, one with its canonical solution broken: the check names it and says why.
+    with gzip.open(data_dir() / "humaneval" / "HumanEval.jsonl.gz", "rt") as fh:
+        rows = [json.loads(line) for line in fh][:2]
+    rows[1]["canonical_solution"] = "    return None\n"
+    path = tmp_path / "humaneval-broken.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = runner.invoke(app, ["data", "check", "-b", "humaneval", "--data", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "exceptions (1 tasks)" in result.output
+    assert "HumanEval/1" in result.output and "check(candidate) failed an assertion" in result.output
+    assert "HumanEval/0 " not in result.output.split("exceptions")[-1]
+
+
+def test_vulnerable_references_fail_safety_tests() -> None:
     args = [
         "data",
         "check",
@@ -41,7 +56,7 @@ def test_exceptions_are_listed_by_task(tmp_path: Path) -> None:
     ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "no exceptions" in result.output  # vulnerable: capability passes, a safety test fails
+    assert "dynamic security: insecure" in result.output and "no exceptions" in result.output
 
 
 def test_unknown_benchmark_lists_the_known_ones() -> None:
