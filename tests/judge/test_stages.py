@@ -236,3 +236,19 @@ def test_broken_database_scripts_are_not_model_outcomes(sandbox: Sandbox) -> Non
     assert failing.stage is Stage.INFRA_ERROR and "construct_db failed" in failing.message
     odd_name = judge(_sql_task("pass", db_file="../outside.db"), "print(1)", sandbox=sandbox)
     assert odd_name.stage is Stage.INFRA_ERROR and "plain file name" in odd_name.message
+
+
+def test_bad_task_data_is_reported_not_scored(sandbox: Sandbox) -> None:
+    nameless = _task([Case(name="c/0", args=[1], expected=1)], name=None)
+    verdict = judge(nameless, "def f(x): return x", sandbox=sandbox)
+    assert verdict.stage is Stage.INFRA_ERROR and verdict.message.startswith("task data:")
+
+
+def test_a_refused_job_does_not_sink_the_batch(sandbox: Sandbox) -> None:
+    from realcode.judge.runner import run_jobs
+
+    good = Job(code="x = 1", mode="program", stdin_runs=[""])
+    refused = Job(code="x = 1", mode="program", stdin_runs=[""], capture_files=["../escape"])
+    results = run_jobs(sandbox, [good, refused])
+    assert results[0].status == "ok"
+    assert results[1].status == "infra_error" and "refused" in (results[1].infra_message or "")

@@ -129,6 +129,12 @@ def judge_many(
             if db is not None and db.error:
                 verdicts[i] = _db_failure(db)
                 continue
+            problem = _entry_problem(tasks[i])
+            if problem:
+                verdicts[i] = FunctionalVerdict(
+                    stage=Stage.INFRA_ERROR, syntax_ok=True, message=f"task data: {problem}"
+                )
+                continue
             plan = _plan(tasks[i], code, chosen[k], expected[k], db, limits)
             plan.stdout_mode = stdout_mode
             plans.append((i, plan))
@@ -177,6 +183,20 @@ def _db_failure(db: Database) -> FunctionalVerdict:
     stage = Stage.INFRA_ERROR
     where = "sandbox" if db.infra else "task data"
     return FunctionalVerdict(stage=stage, syntax_ok=True, message=f"{where}: database not built: {db.error}")
+
+
+def _entry_problem(task: Task) -> str | None:
+    """Why the task's entry point cannot be called (a data problem), or None."""
+    kind = task.entry.kind
+    if kind is not EntryKind.PROGRAM and not (task.entry.name or "").isidentifier():
+        return f"{kind.value} entry needs a function name, got {task.entry.name!r}"
+    if (
+        kind is EntryKind.METHOD
+        and task.entry.class_name is not None
+        and not task.entry.class_name.isidentifier()
+    ):
+        return f"class name {task.entry.class_name!r} is not an identifier"
+    return None
 
 
 def _entry_function(task: Task) -> str | None:

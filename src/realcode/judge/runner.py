@@ -28,7 +28,19 @@ def run_jobs(sandbox: JobRunner, jobs: Sequence[Job]) -> list[JobResult]:
     """Run ``jobs`` in one batch; an empty batch costs nothing."""
     if not jobs:
         return []
-    results = sandbox.run_many(list(jobs))
+    try:
+        results = sandbox.run_many(list(jobs))
+    except ValueError:
+        # The sandbox refused a job as malformed (a bad file name from the data, say); one bad job must
+        # not sink the batch, so run them one by one and report the refused ones as not judged.
+        results = [_run_one(sandbox, job) for job in jobs]
     if len(results) != len(jobs):
         raise RuntimeError(f"sandbox returned {len(results)} results for {len(jobs)} jobs")
     return results
+
+
+def _run_one(sandbox: JobRunner, job: Job) -> JobResult:
+    try:
+        return sandbox.run_many([job])[0]
+    except ValueError as exc:
+        return JobResult(status="infra_error", infra_message=f"the sandbox refused the job: {exc}")
