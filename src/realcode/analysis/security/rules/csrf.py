@@ -239,6 +239,13 @@ class CrossSiteRequestForgery(Rule):
                 return True
             if _test_parts(guard.test, requests, parts) & META_PARTS:
                 return True
+            # ``if not valid_csrf(request): ...``: the whole request goes to a check that can read the token.
+            if any(
+                isinstance(sub, ast.Call)
+                and any(isinstance(a, ast.Name) and a.id in requests for a in sub.args)
+                for sub in ast.walk(guard.test)
+            ):
+                return True
         return False
 
 

@@ -22,6 +22,7 @@ from realcode.analysis.security.rules._protection import (
     FunctionFacts,
     analysis_of,
     call_name,
+    dominating_tests,
     method_name,
     root_name,
 )
@@ -154,6 +155,12 @@ class FormatStringExposure(Rule):
                 exposed = [a for a in args if classifier.internal(a)]
                 if not exposed:
                     continue
+                assert isinstance(call.func, ast.Attribute)
+                template = call.func.value if method_name(call) in {"format", "format_map"} else call.args[0]
+                if any(
+                    facts.params_of(g.test) & facts.params_of(template) for g in dominating_tests(facts, call)
+                ):
+                    continue  # the template is validated first (``if re.search(r"\{\w+\._", template): raise``)
                 yield self.finding(
                     ctx,
                     call,

@@ -87,6 +87,14 @@ def _is_record(node: ast.AST, analysis: Analysis, facts: FunctionFacts) -> bool:
     return isinstance(node, ast.Name) and node.id in facts.params
 
 
+def _checks_keys(test: ast.AST, mapping: ast.AST, analysis: Analysis, facts: FunctionFacts) -> bool:
+    """A test that relates the mapping to a module-level allow-list (``set(data) <= ALLOWED``,
+    ``all(k in ALLOWED for k in data)``, ``data.keys() - EDITABLE``)."""
+    names = set(names_in(test))
+    module_names = {n for n in names if n in analysis.module.stores or n in analysis.module.constants}
+    return bool(module_names) and bool(facts.params_of(test) & facts.params_of(mapping))
+
+
 def _raw_mapping(node: ast.AST, facts: FunctionFacts) -> bool:
     """A caller-supplied mapping that no filter has narrowed (a comprehension with a condition is a filter)."""
     if isinstance(node, ast.DictComp):
@@ -207,8 +215,11 @@ class MassAssignment(Rule):
             if isinstance(target, ast.Subscript) and root_name(target) in analysis.module.stores:
                 continue
             own = facts.params_of(mapping) | facts.params_of(target)
-            if any(facts.params_of(g.test) - own for g in dominating_tests(facts, node)):
-                continue
+            guards = dominating_tests(facts, node)
+            if any(facts.params_of(g.test) - own for g in guards):
+                continue  # a privilege gate on another input
+            if any(_checks_keys(g.test, mapping, analysis, facts) for g in guards):
+                continue  # ``if not set(data) <= ALLOWED: raise``
             yield self.finding(
                 ctx,
                 node,

@@ -33,6 +33,7 @@ from realcode.analysis.security.rules._protection import (
     analysis_of,
     call_name,
     dominating_tests,
+    dotted,
     is_len_call,
     is_size_bound,
     method_name,
@@ -67,6 +68,29 @@ def _store_root(node: ast.AST, module: ModuleFacts, facts: FunctionFacts) -> str
     if root is None or root not in module.stores or root in facts.bindings or root in facts.params:
         return None
     return root
+
+
+def _capped_store(module: ModuleFacts, store: str) -> bool:
+    """A container created with a capacity: ``deque(maxlen=N)``, ``Queue(maxsize=N)`` / ``Queue(N)``."""
+    value = module.stores.get(store)
+    if not isinstance(value, ast.Call):
+        return False
+    kind = dotted(value.func).split(".")[-1]
+    if any(kw.arg in {"maxlen", "maxsize"} for kw in value.keywords):
+        return True
+    return kind in {"Queue", "LifoQueue", "PriorityQueue"} and bool(value.args)
+
+
+def _evicts(facts: FunctionFacts, store: str) -> bool:
+    """The function compares the store's size somewhere (an eviction ``if len(S) >= N: S.pop(0)`` or a check)."""
+    for cmp in facts.of_type(ast.Compare):
+        for sub in ast.walk(cmp):
+            if not (isinstance(sub, ast.Call) and is_len_call(sub)):
+                continue
+            sized = [*sub.args, sub.func.value] if isinstance(sub.func, ast.Attribute) else list(sub.args)
+            if any(root_name(a) == store for a in sized):
+                return True
+    return False
 
 
 def _bounded(facts: FunctionFacts, node: ast.AST, store: str | None = None) -> bool:
@@ -115,6 +139,8 @@ def growth_sites(analysis: Analysis, facts: FunctionFacts, *, buffers: bool) -> 
         else:
             continue
         if module.is_buffer(store) != buffers:
+            continue
+        if _capped_store(module, store) or _evicts(facts, store):
             continue
         if _bounded(facts, node, None if buffers else store):
             continue
