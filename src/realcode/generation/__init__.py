@@ -16,6 +16,7 @@ from realcode.generation.types import (
     GenerationError,
     Generator,
     ModelNotAvailableError,
+    PromptTooLongError,
     SamplingParams,
 )
 
@@ -27,6 +28,7 @@ __all__ = [
     "GenerationError",
     "Generator",
     "ModelNotAvailableError",
+    "PromptTooLongError",
     "SamplingParams",
     "make_generator",
 ]

@@ -25,6 +25,7 @@ from realcode.generation.types import (
     GenerationError,
     Generator,
     ModelNotAvailableError,
+    PromptTooLongError,
     SamplingParams,
 )
 from realcode.tasks.model import ChatMessage
@@ -192,7 +193,7 @@ class HFGenerator(Generator):
         width = max(len(ids) for ids in prompt_ids)
         max_positions = getattr(self.lm.config, "max_position_embeddings", None)
         if max_positions is not None and width + params.max_new_tokens > max_positions:
-            raise GenerationError(
+            raise PromptTooLongError(
                 f"prompt ({width} tokens) + max_new_tokens ({params.max_new_tokens}) exceeds the model's "
                 f"context of {max_positions} tokens"
             )

@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from realcode.generation.types import Completion, Generator, SamplingParams
+from realcode.generation.types import Completion, Generator, PromptTooLongError, SamplingParams
 from realcode.tasks.model import ChatMessage
 
 __all__ = ["ChatRequest", "ServerThread", "create_app", "main"]
@@ -137,10 +137,14 @@ class _Batcher:
             results = await asyncio.to_thread(
                 self.generator.generate_with_seeds, [p.chat for p in group], params, [p.seed for p in group]
             )
-        except Exception as exc:  # handed to the waiting requests, which answer 500 with the message
-            for pending in group:
-                if not pending.future.done():
-                    pending.future.set_exception(exc)
+        except Exception as exc:
+            if len(group) > 1:
+                # One bad request (say, a prompt too long) must not fail the others it was batched with.
+                for pending in group:
+                    await self._run_group(params, [pending])
+                return
+            if not group[0].future.done():
+                group[0].future.set_exception(exc)  # the request answers with the message
             return
         for pending, completions in zip(group, results, strict=True):
             if not pending.future.done():
@@ -215,6 +219,8 @@ def create_app(
             return _error(400, f"invalid request: {exc}", "invalid_request_error")
         try:
             completions = await batcher_box["batcher"].submit(chat, params, request.seed)
+        except PromptTooLongError as exc:
+            return _error(400, str(exc), "invalid_request_error", "context_length_exceeded")
         except Exception as exc:
             return _error(500, f"generation failed: {exc}", "server_error")
         return _response(served, completions)

@@ -22,6 +22,7 @@ __all__ = [
     "GenerationError",
     "Generator",
     "ModelNotAvailableError",
+    "PromptTooLongError",
     "SamplingParams",
 ]
 
@@ -37,6 +38,10 @@ class GenerationError(RuntimeError):
 
 class ModelNotAvailableError(GenerationError):
     """The model cannot be loaded here: not a local directory and not in the local cache."""
+
+
+class PromptTooLongError(GenerationError, ValueError):
+    """A prompt plus the tokens to generate do not fit in the model's context."""
 
 
 class EndpointError(GenerationError):
