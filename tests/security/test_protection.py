@@ -314,6 +314,27 @@ def test_toctou_on_files_and_on_handles() -> None:
     assert _cwes(code) == [(6, "CWE-367"), (10, "CWE-367")]
 
 
+def test_parameters_are_sources_only_when_the_scan_says_so() -> None:
+    code = textwrap.dedent(
+        """
+        NOTES = {1: {"text": ""}}
+
+        def drop(actor, note_id):
+            del NOTES[note_id]
+
+        @app.route("/notes/<int:note_id>", methods=["DELETE"])
+        def drop_route(note_id):
+            Note.query.filter_by(id=note_id).delete()
+        """
+    )
+    everything = {(f.location.line, f.rule_id) for f in scan_code(code, select=PROTECTION_CWES)}
+    web_only = {
+        (f.location.line, f.rule_id) for f in scan_code(code, sources=("web",), select=PROTECTION_CWES)
+    }
+    assert everything == {(5, "RC-AUTHZ-001"), (9, "RC-AUTHZ-003")}
+    assert web_only == {(9, "RC-AUTHZ-003")}
+
+
 def test_rules_do_not_fail_on_odd_code() -> None:
     code = """
     async def f(*args, **kwargs):

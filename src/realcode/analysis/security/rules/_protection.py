@@ -596,6 +596,20 @@ def is_size_bound(
     return False
 
 
+#: Decorator methods that register a web route or error handler (Flask, FastAPI, Starlette, aiohttp, Sanic).
+ROUTE_DECORATORS = frozenset({"route", "get", "post", "put", "patch", "delete", "api_route", "websocket"})
+
+
+def is_route_handler(fn: ast.FunctionDef | ast.AsyncFunctionDef, extra: Iterable[str] = ()) -> bool:
+    """Whether a function is registered as a web handler by a decorator (``@app.route``, ``@router.post``)."""
+    names = ROUTE_DECORATORS | set(extra)
+    for deco in fn.decorator_list:
+        target = deco.func if isinstance(deco, ast.Call) else deco
+        if isinstance(target, ast.Attribute) and target.attr in names:
+            return True
+    return False
+
+
 def source_functions(tree: ast.Module, entry: str | None) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
     """Functions whose parameters are attacker-controlled: the entry function when one is named, else every
     public top-level function and method (a library's public surface), as the taint engine chooses them."""
@@ -630,6 +644,7 @@ class Analysis:
     module: ModuleFacts
     functions: list[FunctionFacts]
     nodes_of: NodesOf
+    sources: frozenset[str] | None = None  # the scan's source kinds, when the context says
     _all: list[FunctionFacts] | None = None
 
     def all_functions(self) -> list[FunctionFacts]:
@@ -655,15 +670,20 @@ def analysis_of(ctx: object) -> Analysis | None:
     entry = getattr(ctx, "entry", None)
     if not isinstance(entry, str) or not entry:
         entry = None
-    if _CACHE and _CACHE[0].tree is tree and _CACHE[0].entry == entry:
+    raw_sources = getattr(ctx, "sources", None)
+    sources = frozenset(raw_sources) if isinstance(raw_sources, set | frozenset) else None
+    if _CACHE and _CACHE[0].tree is tree and _CACHE[0].entry == entry and _CACHE[0].sources == sources:
         return _CACHE[0]
     nodes_of = getattr(ctx, "nodes_of", None)
     find: NodesOf = nodes_of if callable(nodes_of) else _walker(tree)
     module = ModuleFacts.of(tree, find)
-    fns = [FunctionFacts.of(fn) for fn in source_functions(tree, entry)]
-    if entry is not None and not fns:
+    chosen = list(source_functions(tree, entry))
+    if entry is not None and not chosen:
         # An entry that the module does not define: fall back to every top-level function.
-        fns = [FunctionFacts.of(fn) for fn in source_functions(tree, None)]
-    result = Analysis(tree, entry, module, fns, find)
+        chosen = list(source_functions(tree, None))
+    if sources is not None and "params" not in sources:
+        # Parameters are not attacker data in this scan, except a web route's (its URL and form fields).
+        chosen = [fn for fn in chosen if "web" in sources and is_route_handler(fn)]
+    result = Analysis(tree, entry, module, [FunctionFacts.of(fn) for fn in chosen], find, sources)
     _CACHE[:] = [result]
     return result

@@ -30,6 +30,7 @@ from realcode.analysis.security.rules._protection import (
     call_name,
     dominating_tests,
     dotted,
+    is_route_handler,
     method_name,
     names_in,
     root_name,
@@ -277,8 +278,6 @@ class IncorrectAuthorization(_AuthorizationRule):
     )
 
 
-#: Decorator methods that register a web route (Flask, FastAPI, Starlette, aiohttp, Sanic, Bottle).
-ROUTE_DECORATORS = frozenset({"route", "get", "post", "put", "patch", "delete", "api_route", "websocket"})
 #: Words in a decorator's name that make it an authorization (not just authentication) check.
 AUTHZ_DECORATOR_WORDS = (
     "permission",
@@ -307,14 +306,6 @@ ACTOR_CALLS = frozenset({"get_jwt_identity", "flask_jwt_extended.get_jwt_identit
 DELETING_CALLS = ("session.delete", "db.delete")
 #: Methods that persist or delete the object they are called on (ORMs).
 OBJECT_WRITES = frozenset({"delete", "save", "update", "remove"})
-
-
-def _is_route(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    for deco in fn.decorator_list:
-        target = deco.func if isinstance(deco, ast.Call) else deco
-        if isinstance(target, ast.Attribute) and target.attr in ROUTE_DECORATORS:
-            return True
-    return False
 
 
 def _authz_decorated(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
@@ -393,7 +384,7 @@ class RouteWithoutObjectAuthorization(Rule):
             return
         for facts in analysis.functions:
             fn = facts.node
-            if not _is_route(fn) or _authz_decorated(fn):
+            if not is_route_handler(fn) or _authz_decorated(fn):
                 continue
             actors = _depends_params(fn)
             url_params = set(facts.params) - actors

@@ -23,6 +23,7 @@ from realcode.analysis.security.rules._protection import (
     analysis_of,
     call_name,
     dominating_tests,
+    is_route_handler,
     method_name,
     root_name,
 )
@@ -173,24 +174,6 @@ class FormatStringExposure(Rule):
 _TRACEBACK_CALLS = frozenset({"traceback.format_exc", "traceback.format_exception", "traceback.print_exc"})
 
 
-def _route_handler(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    for deco in fn.decorator_list:
-        target = deco.func if isinstance(deco, ast.Call) else deco
-        if isinstance(target, ast.Attribute) and target.attr in {
-            "route",
-            "get",
-            "post",
-            "put",
-            "patch",
-            "delete",
-            "api_route",
-            "errorhandler",
-            "exception_handler",
-        }:
-            return True
-    return False
-
-
 @register
 class ErrorDetailsInResponse(Rule):
     """A web handler sends an exception's text or traceback back to the client.
@@ -233,7 +216,7 @@ class ErrorDetailsInResponse(Rule):
         for kind in (ast.FunctionDef, ast.AsyncFunctionDef):
             for fn in analysis.nodes_of(kind):
                 assert isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef)
-                if _route_handler(fn):
+                if is_route_handler(fn, extra=("errorhandler", "exception_handler")):
                     yield from self._leaks(ctx, analysis, fn)
 
     def _leaks(
