@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from realcode.analysis.findings import Confidence, Finding, Severity
 from realcode.analysis.security.rules._protection import (
     MUTATING_METHODS,
+    Analysis,
     FunctionFacts,
     ModuleFacts,
     analysis_of,
@@ -257,6 +258,9 @@ def _is_false(node: ast.AST | None) -> bool:
     return isinstance(node, ast.Constant) and node.value is False
 
 
+_DJANGO_CSRF_MIDDLEWARE = "django.middleware.csrf.CsrfViewMiddleware"
+
+
 @register
 class CsrfProtectionDisabled(Rule):
     """A framework's CSRF protection is switched off for a view or for the whole application.
@@ -309,9 +313,45 @@ class CsrfProtectionDisabled(Rule):
                     key = str(t.slice.value)
                 if key in CSRF_SETTINGS:
                     yield self.finding(ctx, node, f"`{key}` is set to False: CSRF protection is off")
+        yield from self._django_middleware(ctx, analysis)
+        yield from self._form_meta(ctx, analysis)
         for call in analysis.nodes_of(ast.Call):
             assert isinstance(call, ast.Call)
             if method_name(call) == "update":
                 for kw in call.keywords:
                     if kw.arg in CSRF_SETTINGS and _is_false(kw.value):
                         yield self.finding(ctx, call, f"`{kw.arg}` is set to False: CSRF protection is off")
+
+    def _django_middleware(self, ctx: AnalysisContext, analysis: Analysis) -> Iterator[Finding]:
+        """A Django settings ``MIDDLEWARE`` list of Django middleware without ``CsrfViewMiddleware``."""
+        for stmt in analysis.tree.body:
+            if not (isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.List | ast.Tuple)):
+                continue
+            if not any(
+                isinstance(t, ast.Name) and t.id in {"MIDDLEWARE", "MIDDLEWARE_CLASSES"} for t in stmt.targets
+            ):
+                continue
+            entries = [
+                e.value for e in stmt.value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)
+            ]
+            if (
+                any(e.startswith("django.middleware.") for e in entries)
+                and _DJANGO_CSRF_MIDDLEWARE not in entries
+            ):
+                yield self.finding(
+                    ctx, stmt, "Django `MIDDLEWARE` lacks `CsrfViewMiddleware`: no view is CSRF-checked"
+                )
+
+    def _form_meta(self, ctx: AnalysisContext, analysis: Analysis) -> Iterator[Finding]:
+        """WTForms ``class Meta: csrf = False`` inside a form class."""
+        for cls in analysis.module.classes.values():
+            for item in cls.body:
+                if not (isinstance(item, ast.ClassDef) and item.name == "Meta"):
+                    continue
+                for stmt in item.body:
+                    if (
+                        isinstance(stmt, ast.Assign)
+                        and _is_false(stmt.value)
+                        and any(isinstance(t, ast.Name) and t.id == "csrf" for t in stmt.targets)
+                    ):
+                        yield self.finding(ctx, stmt, f"form `{cls.name}` switches CSRF protection off")
