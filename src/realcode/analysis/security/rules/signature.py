@@ -103,6 +103,11 @@ def _verification_disabled(call: ast.Call, analysis: Analysis, dicts: dict[str, 
                     and elt.value.lower() == "none"
                 ):
                     return "`jwt.decode` accepts the `none` algorithm (unsigned tokens)"
+    has_key = len(call.args) >= 2 or any(kw.arg == "key" for kw in call.keywords)
+    if has_key and not any(kw.arg == "algorithms" for kw in call.keywords):
+        # Without a pinned list the token's own header picks the algorithm (PyJWT 1.x: "none", or HMAC keyed
+        # with an RSA public key).
+        return "`jwt.decode` does not pin `algorithms`: the token chooses how it is verified"
     return None
 
 
