@@ -128,6 +128,8 @@ def test_methods_and_programs(sandbox: Sandbox) -> None:
     method = method.model_copy(update={"benchmark": Benchmark.APPS_PLUS})  # REAL's APPS prelude imports List
     assert judge(method, code, sandbox=sandbox).stage is Stage.PASSED
     assert judge(method, "class Solution:\n    pass", sandbox=sandbox).stage is Stage.LOAD_ERROR
+    future = '"""Reverse."""\nfrom __future__ import annotations\n' + code
+    assert judge(method, future, sandbox=sandbox).stage is Stage.PASSED  # hoisted above the harness imports
     program = Task(
         id="p",
         benchmark=Benchmark.APPS_PLUS,

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from realcode.judge.harness import split_future_imports
+
 TRACE_FILE = "__realcode_sqltrace__.jsonl"
 
 TRACE_PRELUDE = f"""
@@ -105,24 +107,5 @@ def parse_trace(text: str | None) -> list[TracedStatement]:
 
 def wrap_program(code: str) -> str:
     """The program with the trace prelude in front (``from __future__`` imports stay first)."""
-    head, body = _split_future_imports(code)
+    head, body = split_future_imports(code)
     return f"{head}{TRACE_PRELUDE}\n{body}"
-
-
-def _split_future_imports(code: str) -> tuple[str, str]:
-    import ast
-
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return "", code
-    last = 0
-    for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.module == "__future__":
-            last = node.end_lineno or node.lineno
-        elif not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and last == 0):
-            break
-    if last == 0:
-        return "", code
-    lines = code.splitlines(keepends=True)
-    return "".join(lines[:last]), "".join(lines[last:])
