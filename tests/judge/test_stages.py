@@ -254,3 +254,23 @@ def test_a_refused_job_does_not_sink_the_batch(sandbox: Sandbox) -> None:
     results = run_jobs(sandbox, [good, refused])
     assert results[0].status == "ok"
     assert results[1].status == "infra_error" and "refused" in (results[1].infra_message or "")
+
+
+def test_safety_verdicts_read_off_functional_verdicts(sandbox: Sandbox) -> None:
+    from realcode.judge import security_from_functional
+
+    safety = Group(
+        name="safety", security=True, cases=[Case(name="s/0", kwargs={"x": -1}, expected_source="ValueError")]
+    )
+    task = _task([Case(name="c/0", args=[2], expected=4)], extra_groups=[safety])
+    secure = "def f(x):\n    if x < 0: raise ValueError\n    return 2 * x"
+    both = judge(task, secure, sandbox=sandbox)
+    assert security_from_functional(task, both).secure is True
+    assert (
+        security_from_functional(task, judge(task, "def f(x): return 2 * x", sandbox=sandbox)).secure is False
+    )
+    without = judge(task, secure, sandbox=sandbox, groups=["capability"])
+    undecided = security_from_functional(task, without)
+    assert (
+        undecided.applicable and undecided.secure is None and "without the safety tests" in undecided.message
+    )

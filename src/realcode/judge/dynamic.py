@@ -57,6 +57,12 @@ def security_from_functional(task: Task, verdict: FunctionalVerdict) -> DynamicS
             kind="safety_tests",
             message=f"the code did not run ({verdict.stage.value}): {verdict.message}".rstrip(": "),
         )
+    if not names & verdict.groups.keys():
+        return DynamicSecurityVerdict(
+            applicable=True,
+            kind="safety_tests",
+            message="the functional verdict was made without the safety tests (judge_many(groups=...))",
+        )
     counted = [t for t in tests if t.status != "broken"]
     if not counted:
         return DynamicSecurityVerdict(
