@@ -215,3 +215,32 @@ def test_binary_stdio_works_like_cpython(sandbox: Sandbox) -> None:
     )
     run = sandbox.run(Job(code=code, mode="program", stdin_runs=["1 2\n3\n"])).runs[0]
     assert run.status == "ok" and run.stdout == "6\ndone\n"
+
+
+def test_default_sandbox_is_shared_and_sized_by_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from realcode.sandbox import get_default_sandbox
+
+    monkeypatch.setenv("REALCODE_SANDBOX_WORKERS", "1")
+    first = get_default_sandbox()
+    if first.size != 1:  # another test of this process started it already: start a fresh one
+        first.close()
+        first = get_default_sandbox()
+    assert first.size == 1 and get_default_sandbox() is first
+    assert decode(first.run(Job(code="def f(): return 5", calls=[Call(function="f")])).calls[0].value) == 5
+
+
+def test_a_sandbox_inherited_through_fork_refuses_to_run(sandbox: Sandbox) -> None:
+    import os
+
+    pid = os.fork()
+    if pid == 0:  # the child must not talk to the parent's workers over the inherited pipes
+        try:
+            sandbox.run(Job(code="x = 1"))
+        except RuntimeError as exc:
+            os._exit(0 if "another process" in str(exc) else 2)
+        except BaseException:
+            os._exit(3)
+        os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+    assert sandbox.run(Job(code="def f(): return 1", calls=[Call(function="f")])).status == "ok"

@@ -222,6 +222,7 @@ class Sandbox:
         if workers is not None and workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         self.size = workers or os.cpu_count() or 1
+        self._owner_pid = os.getpid()  # the pipes to the workers belong to this process only
         self.isolation: iso.IsolationReport = iso.choose(isolation)
         self._preimports = tuple(preimports)
         # Free slots: a ready worker, or None for a slot whose worker died and is restarted on next use
@@ -309,10 +310,18 @@ class Sandbox:
             self._idle.put(worker)
         return result
 
-    def run(self, job: Job | dict[str, Any]) -> JobResult:
-        """Run one job on a free worker; infrastructure failures are retried once, then reported."""
+    def _check_usable(self) -> None:
         if self._closed:
             raise RuntimeError("sandbox is closed")
+        if os.getpid() != self._owner_pid:
+            raise RuntimeError(
+                "this Sandbox was created in another process (it was inherited through fork); "
+                "create one per process, or use get_default_sandbox(), which does"
+            )
+
+    def run(self, job: Job | dict[str, Any]) -> JobResult:
+        """Run one job on a free worker; infrastructure failures are retried once, then reported."""
+        self._check_usable()
         checked = prepare(job)
         return self._run_checked(checked)
 
@@ -338,8 +347,7 @@ class Sandbox:
 
         ``progress``, if given, is called with 1 as each job finishes (from pool threads).
         """
-        if self._closed:
-            raise RuntimeError("sandbox is closed")
+        self._check_usable()
         checked = [prepare(job) for job in jobs]
 
         def one(job: Job) -> JobResult:
@@ -351,8 +359,11 @@ class Sandbox:
         return list(self._executor.map(one, checked))
 
     def close(self) -> None:
-        """Stop every worker; idempotent."""
+        """Stop every worker; idempotent. In a forked copy of the owning process it only forgets them."""
         if self._closed:
+            return
+        if os.getpid() != getattr(self, "_owner_pid", os.getpid()):
+            self._closed = True  # the workers belong to the parent process: leave them alone
             return
         self._closed = True
         for name in ("_executor", "_spawner"):
@@ -379,13 +390,13 @@ _DEFAULT_LOCK = threading.Lock()
 
 
 def get_default_sandbox() -> Sandbox:
-    """A process-wide sandbox, started on first use and closed at exit.
+    """A process-wide sandbox, started on first use and closed at exit (a forked process gets its own).
 
     ``REALCODE_SANDBOX_WORKERS`` and ``REALCODE_SANDBOX_ISOLATION`` override its size and level.
     """
     global _DEFAULT
     with _DEFAULT_LOCK:
-        if _DEFAULT is None or _DEFAULT._closed:
+        if _DEFAULT is None or _DEFAULT._closed or _DEFAULT._owner_pid != os.getpid():
             workers = os.environ.get("REALCODE_SANDBOX_WORKERS")
             _DEFAULT = Sandbox(
                 workers=int(workers) if workers else None,
