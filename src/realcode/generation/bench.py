@@ -2,7 +2,8 @@
 
 The HTTP side runs our OpenAI-compatible server in a separate process on 127.0.0.1 serving the same
 checkpoint, so the figure includes JSON, HTTP and the server's request batching, but no network. Each
-configuration is warmed up once, then timed ``--repeats`` times; the table gives medians.
+configuration is warmed up once, then timed ``--repeats`` times with the two back-ends taking turns; the
+table gives medians, and the median of the per-repeat ratio of HTTP to local throughput.
 
 Run: ``python -m realcode.generation.bench --json generation.json`` (or ``realcode bench generation`` once
 the CLI registers it).
@@ -48,37 +49,58 @@ def _chats(count: int) -> list[list[ChatMessage]]:
     return [[system, ChatMessage(role="user", content=PROMPTS[i % len(PROMPTS)])] for i in range(count)]
 
 
+def _timed_batch(
+    generator: Generator, chats: list[list[ChatMessage]], params: SamplingParams
+) -> tuple[float, int]:
+    """Wall time and new tokens of one batch."""
+    started = time.perf_counter()
+    result = generator.generate(chats, params)
+    wall = time.perf_counter() - started
+    counts = [c.completion_tokens for row in result for c in row]
+    if any(c is None for c in counts):
+        raise RuntimeError(f"{generator.backend} did not report token counts; cannot compute tokens/s")
+    return wall, sum(c for c in counts if c is not None)
+
+
 def measure(
-    generator: Generator, *, prompts: int, n: int, max_new_tokens: int, repeats: int
-) -> dict[str, Any]:
-    """Median wall time and tokens/s of ``repeats`` timed batches (after one warm-up batch)."""
+    generators: dict[str, Generator], *, prompts: int, n: int, max_new_tokens: int, repeats: int
+) -> list[dict[str, Any]]:
+    """Per back-end: median wall time and tokens/s of ``repeats`` timed batches, after one warm-up batch.
+
+    The back-ends take turns within each repeat (in alternating order), so that a burst of load from other
+    processes hits both rather than one; the per-repeat ratio to the first back-end is reported too.
+    """
     chats = _chats(prompts)
-    walls: list[float] = []
-    rates: list[float] = []
-    tokens = 0
+    names = list(generators)
+    walls: dict[str, list[float]] = {name: [] for name in names}
+    rates: dict[str, list[float]] = {name: [] for name in names}
+    tokens: dict[str, int] = {}
     for repeat in range(repeats + 1):
         params = SamplingParams(n=n, max_new_tokens=max_new_tokens, temperature=1.0, seed=repeat)
-        started = time.perf_counter()
-        result = generator.generate(chats, params)
-        wall = time.perf_counter() - started
-        counts = [c.completion_tokens for row in result for c in row]
-        if any(c is None for c in counts):
-            raise RuntimeError(f"{generator.backend} did not report token counts; cannot compute tokens/s")
-        tokens = sum(c for c in counts if c is not None)
-        if repeat:  # the first batch is a warm-up (allocations, thread pools, connections)
-            walls.append(wall)
-            rates.append(tokens / wall)
-    return {
-        "prompts": prompts,
-        "n": n,
-        "max_new_tokens": max_new_tokens,
-        "tokens_per_batch": tokens,
-        "repeats": repeats,
-        "median_wall_s": statistics.median(walls),
-        "median_tokens_per_s": statistics.median(rates),
-        "min_tokens_per_s": min(rates),
-        "max_tokens_per_s": max(rates),
-    }
+        for name in names if repeat % 2 == 0 else reversed(names):
+            wall, tokens[name] = _timed_batch(generators[name], chats, params)
+            if repeat:  # the first round is a warm-up (allocations, thread pools, connections)
+                walls[name].append(wall)
+                rates[name].append(tokens[name] / wall)
+    base = names[0]
+    return [
+        {
+            "backend": name,
+            "prompts": prompts,
+            "n": n,
+            "max_new_tokens": max_new_tokens,
+            "tokens_per_batch": tokens[name],
+            "repeats": repeats,
+            "median_wall_s": statistics.median(walls[name]),
+            "median_tokens_per_s": statistics.median(rates[name]),
+            "min_tokens_per_s": min(rates[name]),
+            "max_tokens_per_s": max(rates[name]),
+            f"median_ratio_to_{base}": statistics.median(
+                r / b for r, b in zip(rates[name], rates[base], strict=True)
+            ),
+        }
+        for name in names
+    ]
 
 
 def _free_port() -> int:
@@ -146,25 +168,14 @@ def command(
     rows: list[dict[str, Any]] = []
     configs = [(prompts, 1), (prompts, 4)]
     batch_size = max(p * n for p, n in configs)
-    with HFGenerator(model_dir, device="cpu", batch_size=batch_size) as local:
-        for p, n in configs:
-            rows.append(
-                {
-                    "backend": "hf",
-                    **measure(local, prompts=p, n=n, max_new_tokens=max_new_tokens, repeats=repeats),
-                }
-            )
     with (
+        HFGenerator(model_dir, device="cpu", batch_size=batch_size) as local,
         _server_process(model_dir, batch_size) as base_url,
         OpenAIGenerator(str(model_dir), base_url=base_url, max_concurrency=prompts) as remote,
     ):
+        generators: dict[str, Generator] = {"hf": local, "openai (loopback)": remote}
         for p, n in configs:
-            rows.append(
-                {
-                    "backend": "openai (loopback)",
-                    **measure(remote, prompts=p, n=n, max_new_tokens=max_new_tokens, repeats=repeats),
-                }
-            )
+            rows.extend(measure(generators, prompts=p, n=n, max_new_tokens=max_new_tokens, repeats=repeats))
 
     table = Table(title=f"Generation throughput, tiny model on CPU ({model_dir.name}), medians of {repeats}")
     for column in (
@@ -174,6 +185,7 @@ def command(
         "median wall s",
         "median tokens/s",
         "range tokens/s",
+        "tokens/s vs hf",
     ):
         table.add_column(column, justify="left" if column == "back-end" else "right")
     for row in rows:
@@ -184,6 +196,7 @@ def command(
             f"{row['median_wall_s']:.3f}",
             f"{row['median_tokens_per_s']:.0f}",
             f"{row['min_tokens_per_s']:.0f}-{row['max_tokens_per_s']:.0f}",
+            f"{row['median_ratio_to_hf']:.2f}",
         )
     Console().print(table)
     figures = {
