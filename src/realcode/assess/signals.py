@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 
 from realcode.assess.model import GuardSignals
 from realcode.tasks.model import EntryKind, Task
@@ -59,7 +60,9 @@ _TIME_MODULES = {"time", "datetime", "timeit"}
 def compute_signals(task: Task, code: str, python_blocks: int = 0) -> GuardSignals:
     """All guard signals for ``code`` answering ``task``. Code that does not parse has none but the count."""
     try:
-        tree = ast.parse(code)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escape sequences and the like: not ours to report
+            tree = ast.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return GuardSignals(python_blocks=python_blocks)
     return GuardSignals(

@@ -27,9 +27,12 @@ def command(
         str, typer.Option(help="modules the sandbox workers import once (comma-separated)")
     ] = "sqlite3",
     data: Annotated[str | None, typer.Option(help="benchmark data folder")] = None,
+    guards: Annotated[
+        bool, typer.Option("--guards/--no-guards", help="also count guard flags on every reference solution")
+    ] = True,
 ) -> None:
     """Throughput of realcode's rewards (real-seccodeplt, real-safesql, real-apps) against REAL's way of computing them."""
-    from realcode.rewards.bench import BENCHES, run_bench, write_json
+    from realcode.rewards.bench import BENCHES, guard_false_positives, run_bench, write_json
 
     err = Console(stderr=True)
     names = [b.strip() for b in benchmarks.split(",") if b.strip()]
@@ -96,6 +99,14 @@ def command(
                 f"{sps / base:.1f}x" if base else "-",
             )
     Console(width=160).print(table)
+    flags = guard_false_positives(data) if guards else None
+    if flags is not None:
+        gt = Table(title="Reward-hacking guards on reference solutions (false positives)")
+        for col in ("benchmark", "solutions", "stub", "tampering", "hard-coded examples"):
+            gt.add_column(col, justify="left" if col == "benchmark" else "right")
+        for bench, c in flags.items():
+            gt.add_row(bench, *(str(c[k]) for k in ("solutions", "stub", "tampering", "hardcoded_examples")))
+        Console(width=160).print(gt)
     if json_path is not None:
-        write_json(results, json_path)
+        write_json(results, json_path, guard_flags=flags)
         err.print(f"wrote {json_path}")

@@ -373,6 +373,34 @@ def run_bench(
     return results
 
 
-def write_json(results: list[BenchResult], path: Path) -> None:
+def write_json(
+    results: list[BenchResult], path: Path, guard_flags: dict[str, dict[str, int]] | None = None
+) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps([r.to_json() for r in results], indent=2) + "\n")
+    doc: dict[str, Any] = {"benchmarks": [r.to_json() for r in results]}
+    if guard_flags is not None:
+        doc["guard_flags_on_references"] = guard_flags
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+
+
+def guard_false_positives(data: str | None = None) -> dict[str, dict[str, int]]:
+    """How many reference solutions each reward-hacking signal flags, per benchmark (they should be none).
+
+    Every patched, vulnerable and canonical reference and up to three APPS+ solutions per task are checked.
+    """
+    from realcode.assess.signals import compute_signals
+
+    out: dict[str, dict[str, int]] = {}
+    for bench in ("seccodeplt", "safesql", "apps-plus", "humaneval"):
+        counts = {"solutions": 0, "stub": 0, "tampering": 0, "hardcoded_examples": 0}
+        for t in load_tasks(bench, data=data):
+            r = t.references
+            codes = [c for c in (r.patched, r.vulnerable, r.canonical) if c] + r.solutions[1:3]
+            for code in codes:
+                s = compute_signals(t, code)
+                counts["solutions"] += 1
+                counts["stub"] += bool(s.stub)
+                counts["tampering"] += bool(s.tampering)
+                counts["hardcoded_examples"] += bool(s.hardcoded_examples)
+        out[bench] = counts
+    return out
