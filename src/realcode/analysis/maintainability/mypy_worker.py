@@ -80,6 +80,10 @@ class WorkerLost(RuntimeError):
     """The worker died or overran its deadline; its run produced no answer."""
 
 
+class WorkerUnavailable(RuntimeError):
+    """A worker could not be started at all (mypy missing or broken): no run can succeed."""
+
+
 @dataclass
 class RunOutput:
     """What one mypy run printed, and its exit status (0 clean, 1 errors, 2 blocked or crashed)."""
@@ -123,9 +127,11 @@ class MypyWorker:
         self._runs = 0
         try:
             hello = self._read_reply(proc, self.start_timeout)
-        except WorkerLost:
-            self.close()
-            raise
+        except WorkerLost as exc:
+            self._kill()
+            raise WorkerUnavailable(
+                f"the mypy worker did not start ({exc}); check that `{sys.executable} -m mypy --version` works"
+            ) from None
         self._rss_mb = int(hello.get("rss_mb", 0))
         self._last_cpu = float(hello.get("cpu", 0.0))
         self.cpu_seconds += self._last_cpu
