@@ -420,6 +420,9 @@ def _child_main(
         remaining = max(1, len(job["calls"]) - first_call) if job["mode"] == "calls" else 1
         _apply_limits(job["limits"], config, float(job["limits"]["cpu_seconds"]) * (remaining + 1))
         os.chdir(jobdir)
+        if _LIBC is not None and not config.get("pidns"):
+            # Without a pid namespace nothing else ends the child if its worker dies mid-job.
+            _LIBC.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         gc.enable()
     except BaseException:
         os._exit(INTERNAL_EXIT)
@@ -943,9 +946,13 @@ def _call_result(message: dict[str, Any], stdout: str, cpu_ms: float, cut: bool)
     return result
 
 
+_LIBC: Any = None
+
+
 def _set_process_flags() -> None:
+    global _LIBC
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
+        _LIBC = libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: never outlive the host
         libc.prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: orphaned grandchildren come back to be reaped
         # PR_SET_NO_NEW_PRIVS, inherited by every child: no setuid binary (su, mount, ...) can raise a job's
