@@ -216,6 +216,21 @@ class Sandbox:
     or exactly ``bwrap``, ``unshare`` or ``rlimits`` (raising :class:`SandboxUnavailable` when that level
     cannot run here). ``preimports`` names extra modules (for instance ``numpy``) that workers import once so
     that jobs importing them start fast.
+
+    What the results mean (the worker decides each from what it observes, not from what the code says):
+
+    * ``Call.args``/``kwargs`` are Python values; the host encodes them (tuples, bytes, sets, dicts with any
+      keys and non-finite floats arrive as such). Pass plain values, not already-tagged data.
+    * ``calls`` mode: a module that does not compile gives job status ``syntax_error``; one that raises, or
+      whose preamble raises, ``load_error``; one that exits, times out or crashes while loading gives that
+      reason. In all these cases ``calls`` is empty. Otherwise the job is ``ok`` and every call has a result;
+      a call that kills its process (``os._exit``, a signal, a limit) gets that reason and the remaining calls
+      run in a fresh process where the module is executed again.
+    * ``program`` mode: each stdin is a fresh process; ``sys.exit(0)`` (or exit code 0) is ``ok``, other exit
+      codes ``exit``, an uncaught exception ``exception`` (traceback in ``stderr``). Code that does not
+      compile gives job status ``syntax_error`` and no runs.
+    * CPU and wall limits apply per segment: the module load, each call, each program run.
+    * ``infra_error`` only ever means the sandbox failed; the job was retried once on a fresh worker.
     """
 
     def __init__(self, workers: int | None = None, isolation: str = "auto", preimports: Iterable[str] = ()):
