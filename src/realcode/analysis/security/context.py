@@ -72,6 +72,9 @@ class AnalysisContext:
         self.imports = analysis.imports
         self._parents = analysis.parents
         self._by_type = analysis.by_type
+        self._returned_names: dict[int, frozenset[str]] | None = None
+        self._source_function_ids = {id(f) for f in analysis.source_functions}
+        self._calls_by_function: dict[int, list[ast.Call]] | None = None
 
     # -- navigation --------------------------------------------------------------------------------------------
     def parent(self, node: ast.AST) -> ast.AST | None:
@@ -161,7 +164,7 @@ class AnalysisContext:
         return self.analysis.url_origins
 
     def is_source_function(self, func: ast.AST) -> bool:
-        return any(func is f for f in self.analysis.source_functions)
+        return id(func) in self._source_function_ids
 
     def trace(self, taint: Taint | None, sink: ast.AST, note: str) -> list[TraceStep]:
         steps: list[TraceStep] = []
@@ -228,3 +231,24 @@ class AnalysisContext:
     @cached_property
     def returns(self) -> list[ast.Return]:
         return self.nodes_of(ast.Return)
+
+    def returned_names(self, func: ast.AST) -> frozenset[str]:
+        """Names returned directly (``return x``) by a function."""
+        if self._returned_names is None:
+            table: dict[int, set[str]] = {}
+            for ret in self.returns:
+                if isinstance(ret.value, ast.Name):
+                    owner = self.enclosing_function(ret)
+                    table.setdefault(id(owner), set()).add(ret.value.id)
+            self._returned_names = {k: frozenset(v) for k, v in table.items()}
+        return self._returned_names.get(id(func), frozenset())
+
+    def calls_in(self, func: ast.AST | None) -> list[ast.Call]:
+        """Calls whose nearest enclosing function is ``func`` (None: module level)."""
+        if self._calls_by_function is None:
+            table: dict[int, list[ast.Call]] = {}
+            for call in self._calls:
+                owner = self.enclosing_function(call)
+                table.setdefault(id(owner) if owner is not None else 0, []).append(call)
+            self._calls_by_function = table
+        return self._calls_by_function.get(id(func) if func is not None else 0, [])

@@ -151,6 +151,7 @@ class ModuleAnalysis:
         self._module_consts: dict[str, ast.expr] = {}
         self._exit_state: State = {}
         self._nested_cache: dict[int, list[FunctionNode]] = {}
+        self.class_fields: dict[tuple[int, str], Taint] = {}
         self._nested_ready = False
         self._collect()
         self.guards = GuardModel(
@@ -240,6 +241,8 @@ class ModuleAnalysis:
         else:
             chosen.extend(f for f in self.functions.values() if not f.name.startswith("_"))
             for table in self.methods.values():
+                # the constructor first: what it stores in ``self`` is read by the other methods
+                chosen.extend(f for n, f in table.items() if n == "__init__")
                 chosen.extend(f for n, f in table.items() if not n.startswith("_") or n == "__call__")
         if "web" in self.sources:
             for f in all_defs:
@@ -516,6 +519,8 @@ class ModuleAnalysis:
                 else:
                     st[k] = t
                     st[ATTR_KEYS_MARKER] = _MARKER_TAINT
+                    if k.startswith("self.") and k.count(".") == 1:
+                        self._store_class_field(fr, target.attr, t)
         elif isinstance(target, ast.Subscript):
             self.ev(target.slice, st, fr)
             k = dotted(target.value)
@@ -558,6 +563,10 @@ class ModuleAnalysis:
             k = dotted(e)
             if k is not None and k in st:
                 return st[k]
+            if k is not None and k.startswith("self.") and k.count(".") == 1:
+                field = self._class_field(fr, e.attr)
+                if field is not None:
+                    return field
             q = qualify(e, self.imports)
             if (q is not None and q != k) or (k is not None and k.startswith(("sys.", "os."))):
                 src = self._attr_source(q or "", e)
@@ -626,6 +635,20 @@ class ModuleAnalysis:
             self.ev(e.body, inner, fr)
             return None
         return None
+
+    def _class_field(self, fr: Frame, attr: str) -> Taint | None:
+        cls = self.class_of.get(id(fr.func))
+        return self.class_fields.get((id(cls), attr)) if cls is not None else None
+
+    def _store_class_field(self, fr: Frame, attr: str, t: Taint) -> None:
+        """Object state is followed flow-insensitively: what any method stores in ``self.attr`` may be read by
+        every method of the class."""
+        cls = self.class_of.get(id(fr.func))
+        if cls is None:
+            return
+        key = (id(cls), attr)
+        prev = self.class_fields.get(key)
+        self.class_fields[key] = t if prev is None else prev.join(t)
 
     def _refined(self, test: ast.expr, outcome: bool, st: State) -> State:
         ref = self.guards.refine(test, outcome)

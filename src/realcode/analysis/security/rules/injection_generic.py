@@ -66,7 +66,7 @@ class HeaderLineInjection(Rule):
 
     def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
         for node, _literal, _parts in building_sites(ctx):
-            if any(isinstance(a, (ast.Raise,)) for a in ctx.ancestors(node)):
+            if not (_returned(ctx, node) or _written(ctx, node)):
                 continue
             for part in self._header_values(ctx, node):
                 t = ctx.taint_of(part)
@@ -221,6 +221,24 @@ _SHELL_WORDS = frozenset(
 )
 
 
+_WRITERS = frozenset({"write", "writelines", "send", "sendall", "sendto", "append"})
+
+
+def _written(ctx: AnalysisContext, node: ast.AST) -> bool:
+    """Whether ``node`` is written out as raw text (a socket, a file, a list of raw header lines)."""
+    parent = ctx.parent(node)
+    if (
+        isinstance(parent, ast.Call)
+        and isinstance(parent.func, ast.Attribute)
+        and parent.func.attr in _WRITERS
+    ):
+        return True
+    if isinstance(parent, ast.Attribute) and parent.attr == "encode":
+        call = ctx.parent(parent)
+        return call is not None and _written(ctx, call)
+    return False
+
+
 def _returned(ctx: AnalysisContext, node: ast.AST) -> bool:
     """Whether ``node`` is returned to an outside caller by a function whose parameters are sources."""
     func = ctx.enclosing_function(node)
@@ -234,15 +252,7 @@ def _returned(ctx: AnalysisContext, node: ast.AST) -> bool:
         and len(parent.targets) == 1
         and isinstance(parent.targets[0], ast.Name)
     ):
-        name = parent.targets[0].id
-        func = ctx.enclosing_function(node)
-        if func is None:
-            return False
-        return any(
-            isinstance(r.value, ast.Name) and r.value.id == name
-            for r in ast.walk(func)
-            if isinstance(r, ast.Return)
-        )
+        return parent.targets[0].id in ctx.returned_names(func)
     return False
 
 

@@ -197,19 +197,10 @@ class _ReturnedURL(Rule):
     def _built_url(self, ctx: AnalysisContext, expr: ast.expr) -> bool:
         """A URL assembled here: joined, concatenated or formatted (not merely passed through)."""
         func = ctx.enclosing_function(expr)
-        seen = 0
-        for node in ast.walk(func) if func is not None else ():
-            if (
-                isinstance(node, ast.Call)
-                and qualify(node.func, ctx.imports)
-                in URL_PARSERS
-                - {
-                    "urllib.parse.urlparse",
-                    "urllib.parse.urlsplit",
-                }
-            ) or (isinstance(node, ast.Call) and qualify(node.func, ctx.imports) == "urllib.parse.urlencode"):
-                seen += 1
-        return seen > 0
+        builders = (URL_PARSERS - {"urllib.parse.urlparse", "urllib.parse.urlsplit"}) | {
+            "urllib.parse.urlencode"
+        }
+        return any(qualify(c.func, ctx.imports) in builders for c in ctx.calls_in(func))
 
 
 @register

@@ -210,7 +210,6 @@ class TemplateInjection(TaintSinkRule):
                     "jinja2.Template",
                     "mako.template.Template",
                     "django.template.Template",
-                    "string.Template",
                 }
             ),
         ),
