@@ -135,6 +135,9 @@ def names_in(node: ast.AST | None) -> Iterator[str]:
 
 
 _NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+# Children that carry no code of their own (``Load()``, ``Add()``...): shared singletons, skipped in traversals.
+_LEAF_MARKERS = (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
+_SKIPPED = _NESTED_SCOPES + _LEAF_MARKERS
 
 
 def walk_function(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.AST]:
@@ -393,11 +396,11 @@ class FunctionFacts:
             for name in node._fields:
                 value = getattr(node, name, None)
                 if isinstance(value, ast.AST):
-                    if not isinstance(value, _NESTED_SCOPES):
+                    if not isinstance(value, _SKIPPED):
                         children.append(value)
                 elif isinstance(value, list):
                     children.extend(
-                        v for v in value if isinstance(v, ast.AST) and not isinstance(v, _NESTED_SCOPES)
+                        v for v in value if isinstance(v, ast.AST) and not isinstance(v, _SKIPPED)
                     )
             for child in children:
                 parents[child] = node
