@@ -160,6 +160,19 @@ def test_authorization_distinguishes_missing_from_incorrect() -> None:
     assert _cwes(code) == [(5, "CWE-862"), (8, "CWE-863")]
 
 
+def test_an_operation_selector_does_not_count_as_an_authorization_input() -> None:
+    code = """
+    TEAMS = {1: {"members": []}}
+
+    def change_team(actor, team_id, action, member):
+        if action == "add":
+            TEAMS[team_id]["members"].append(member)
+        elif action == "remove":
+            TEAMS[team_id]["members"].remove(member)
+    """
+    assert [c for _, c in _cwes(code) if c.startswith("CWE-86")] == ["CWE-862", "CWE-862"]
+
+
 def test_authorization_accepts_a_check_through_derived_values() -> None:
     code = """
     NOTES = {1: {"owner": "a", "text": ""}}

@@ -10,8 +10,9 @@ function performs on behalf of an actor it never consults is reported.
 
 With a single unconsulted input (the caller's identity) the finding is CWE-862: no authorization decision is made
 at all. When the function is handed two or more authorization inputs (identity and role, identity and the owner
-of the record) and consults none, the finding is CWE-863: the decision the inputs were given for is not made
-correctly.
+of the record) and consults none of them, the finding is CWE-863: the decision the inputs were given for is not
+made. (A check that consults some inputs and ignores another is reported by the count of ignored ones: an input
+tested against a constant may select the operation as well as state a role, so it cannot mark a partial check.)
 """
 
 from __future__ import annotations
@@ -164,9 +165,9 @@ def privileged_ops(facts: FunctionFacts, module: ModuleFacts) -> Iterator[Privil
                 yield PrivilegedOp(node, hit[0], "read", frozenset(hit[1]))
 
 
-def unconsulted_actors(facts: FunctionFacts, op: PrivilegedOp, involved: set[str]) -> list[str]:
-    """Inputs that take no part in the function's store operations (``involved``) and that no test dominating
-    ``op`` consults."""
+def actor_inputs(facts: FunctionFacts, op: PrivilegedOp, involved: set[str]) -> tuple[list[str], list[str]]:
+    """The actor inputs — inputs that take no part in the function's store operations (``involved``) — split
+    into those a test dominating ``op`` consults and those none does."""
     # An input used for something else (computed with, logged, passed on) is not an ignored identity.
     actors = [
         p
@@ -174,17 +175,25 @@ def unconsulted_actors(facts: FunctionFacts, op: PrivilegedOp, involved: set[str
         if p not in involved and p not in facts.defaulted and p not in facts.used_outside_tests
     ]
     if not actors:
-        return []
-    consulted: set[str] = set()
+        return [], []
+    seen: set[str] = set()
     for guard in dominating_tests(facts, op.node):
-        consulted |= facts.params_of(guard.test)
-    return [a for a in actors if a not in consulted]
+        seen |= facts.params_of(guard.test)
+    return [a for a in actors if a in seen], [a for a in actors if a not in seen]
+
+
+def authorization_cwe(consulted: list[str], missing: list[str]) -> str | None:
+    """CWE-862 when the only authorization input is ignored, CWE-863 when two or more are; None when every
+    input is consulted. A consulted input does not make a partial check CWE-863: an input tested against a
+    constant may as well select the operation (``if action == "add"``) as state a role."""
+    del consulted  # kept in the signature: the split is what a finer model would use
+    if not missing:
+        return None
+    return "CWE-863" if len(missing) >= 2 else "CWE-862"
 
 
 class _AuthorizationRule(Rule):
-    """Shared implementation of CWE-862/863; the subclass says which number of unconsulted inputs it reports."""
-
-    many: bool = False
+    """Shared implementation of CWE-862/863 (see :func:`authorization_cwe` for which one a finding is)."""
 
     def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
         analysis = analysis_of(ctx)
@@ -200,8 +209,8 @@ class _AuthorizationRule(Rule):
                 line = getattr(op.node, "lineno", 0)
                 if line in seen:
                     continue
-                missing = unconsulted_actors(facts, op, involved)
-                if not missing or (len(missing) >= 2) != self.many:
+                consulted, missing = actor_inputs(facts, op, involved)
+                if authorization_cwe(consulted, missing) != self.cwe:
                     continue
                 seen.add(line)
                 verb = {
@@ -241,7 +250,6 @@ class MissingAuthorization(_AuthorizationRule):
     name = "missing-authorization"
     severity = Severity.HIGH
     confidence = Confidence.MEDIUM
-    many = False
     blind_spots = (
         "Sees only stores bound at module level and actors passed as parameters; checks made by a decorator, a "
         "callee or a framework (login_required, permission classes) are invisible, and a function with no actor "
@@ -271,10 +279,9 @@ class IncorrectAuthorization(_AuthorizationRule):
     name = "incorrect-authorization"
     severity = Severity.HIGH
     confidence = Confidence.MEDIUM
-    many = True
     blind_spots = (
         "Tells 863 from 862 only by the number of unconsulted inputs (two or more: 863); a check that consults "
-        "the inputs but decides wrongly (compares the wrong field, uses `or` for `and`) is not recognised."
+        "every input but decides wrongly (compares the wrong field, uses `or` for `and`) is not recognised."
     )
 
 
