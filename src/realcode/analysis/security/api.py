@@ -10,7 +10,7 @@ from realcode.analysis.findings import Confidence, Finding, Location, Severity
 from realcode.analysis.security.context import AnalysisContext
 from realcode.analysis.security.engine.dataflow import Budget, ModuleAnalysis
 from realcode.analysis.security.engine.models import DEFAULT_SOURCES, SOURCE_KINDS
-from realcode.analysis.security.rules.base import Rule, iter_rules
+from realcode.analysis.security.rules.base import selected_rules
 
 MAX_SOURCE_CHARS = 2_000_000
 
@@ -106,8 +106,7 @@ def _analyze(
     ctx = AnalysisContext(code, tree, path, entry, sources, analysis)
     findings: list[Finding] = []
     seen: set[tuple[str, int, int]] = set()
-    for rule_cls in iter_rules(select, ignore):
-        rule: Rule = rule_cls()
+    for rule in selected_rules(select, ignore):
         try:
             for f in rule.check(ctx):
                 key = (f.rule_id, f.location.line, f.location.column)

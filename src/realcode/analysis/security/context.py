@@ -73,6 +73,7 @@ class AnalysisContext:
         self._parents = analysis.parents
         self._by_type = analysis.by_type
         self._returned_names: dict[int, frozenset[str]] | None = None
+        self._qualified: dict[int, str | None] = {}
         self._source_function_ids = {id(f) for f in analysis.source_functions}
         self._calls_by_function: dict[int, list[ast.Call]] | None = None
 
@@ -132,7 +133,12 @@ class AnalysisContext:
     def qualified_name(self, node: ast.AST) -> str | None:
         if isinstance(node, ast.Call):
             node = node.func
-        return qualify(node, self.imports)
+        key = id(node)
+        if key in self._qualified:
+            return self._qualified[key]
+        q = qualify(node, self.imports)
+        self._qualified[key] = q
+        return q
 
     def call_name(self, call: ast.Call) -> str | None:
         q = qualify(call.func, self.imports)

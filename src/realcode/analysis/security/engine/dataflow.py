@@ -170,8 +170,8 @@ class ModuleAnalysis:
                         table[item.name] = item
                         self.class_of[id(item)] = node
                 self.methods[id(node)] = table
-        module_defs = _assignments(self.tree.body, nested=False)
-        self.defs[id(self.tree)] = module_defs
+        self._index_assignments()
+        module_defs = self.defs[id(self.tree)]
         for name, values in module_defs.items():
             if len(values) == 1:
                 self._module_consts[name] = values[0]
@@ -189,6 +189,73 @@ class ModuleAnalysis:
                 if func.attr in table:
                     return table[func.attr]
         return None
+
+    def _owner(self, node: ast.AST) -> ast.AST | None:
+        """The function, class, lambda or module whose scope ``node`` belongs to."""
+        cur = self.parents.get(id(node))
+        while cur is not None and not isinstance(cur, _SCOPES):
+            cur = self.parents.get(id(cur))
+        return cur
+
+    def _index_assignments(self) -> None:
+        """Name -> assigned values, per function and for the module, in one pass over the binding nodes
+        (class bodies and lambdas are scopes of their own and are not indexed)."""
+        none = ast.Constant(value=None)
+        table: dict[int, dict[str, list[ast.expr]]] = {id(self.tree): {}}
+
+        def add(node: ast.AST, name: str, *values: ast.expr) -> None:
+            owner = self._owner(node)
+            if owner is None or isinstance(owner, (ast.ClassDef, ast.Lambda)):
+                return
+            table.setdefault(id(owner), {}).setdefault(name, []).extend(values)
+
+        def names(target: ast.AST) -> list[str]:
+            return [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
+
+        bt = self.by_type
+        for node in [
+            *bt.get(ast.FunctionDef, []),
+            *bt.get(ast.AsyncFunctionDef, []),
+            *bt.get(ast.ClassDef, []),
+        ]:
+            add(node, node.name, none)  # type: ignore[attr-defined]
+        for node in bt.get(ast.Assign, []):
+            assert isinstance(node, ast.Assign)
+            for t in node.targets:
+                if isinstance(t, ast.Name):
+                    add(node, t.id, node.value)
+                else:
+                    for n in names(t):
+                        add(node, n, node.value, node.value)
+        for node in [*bt.get(ast.AnnAssign, []), *bt.get(ast.AugAssign, [])]:
+            assert isinstance(node, (ast.AnnAssign, ast.AugAssign))
+            if isinstance(node.target, ast.Name) and node.value is not None:
+                if isinstance(node, ast.AugAssign):
+                    add(node, node.target.id, node.value, node.value)
+                else:
+                    add(node, node.target.id, node.value)
+        for node in bt.get(ast.NamedExpr, []):
+            assert isinstance(node, ast.NamedExpr)
+            add(node, node.target.id, node.value)
+        for node in [*bt.get(ast.For, []), *bt.get(ast.AsyncFor, []), *bt.get(ast.comprehension, [])]:
+            assert isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension))
+            for n in names(node.target):
+                add(node, n, node.iter, node.iter)
+        for node in [*bt.get(ast.With, []), *bt.get(ast.AsyncWith, [])]:
+            assert isinstance(node, (ast.With, ast.AsyncWith))
+            for item in node.items:
+                if item.optional_vars is not None:
+                    for n in names(item.optional_vars):
+                        add(node, n, item.context_expr, item.context_expr)
+        for node in bt.get(ast.ExceptHandler, []):
+            assert isinstance(node, ast.ExceptHandler)
+            if node.name:
+                add(node, node.name, none, none)
+        for node in [*bt.get(ast.Import, []), *bt.get(ast.ImportFrom, [])]:
+            assert isinstance(node, (ast.Import, ast.ImportFrom))
+            for alias in node.names:
+                add(node, (alias.asname or alias.name).split(".")[0], none, none)
+        self.defs.update(table)
 
     def _def_of(self, name: str) -> ast.expr | None:
         values = self._current_defs.get(name)
@@ -355,8 +422,7 @@ class ModuleAnalysis:
         if cfg is None:
             cfg = build_cfg(owner, body)
             self.cfgs[id(owner)] = cfg
-            if id(owner) not in self.defs:
-                self.defs[id(owner)] = _assignments(body, nested=True)
+            self.defs.setdefault(id(owner), {})
             self.locals[id(owner)] = frozenset(self.defs[id(owner)]) | _param_names(owner)
         return cfg
 
@@ -940,48 +1006,4 @@ def _param_names(owner: ast.AST) -> frozenset[str]:
     return frozenset()
 
 
-def _assignments(body: list[ast.stmt], nested: bool) -> dict[str, list[ast.expr]]:
-    """Name -> assigned values in a body (not descending into nested functions or classes)."""
-    out: dict[str, list[ast.expr]] = {}
-    stack: list[ast.AST] = list(body)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            out.setdefault(node.name, []).append(ast.Constant(value=None))
-            continue
-        if isinstance(node, ast.Lambda):
-            continue
-        if isinstance(node, ast.Assign):
-            for t in node.targets:
-                if isinstance(t, ast.Name):
-                    out.setdefault(t.id, []).append(node.value)
-                else:
-                    for n in ast.walk(t):
-                        if isinstance(n, ast.Name):
-                            out.setdefault(n.id, []).extend([node.value, node.value])
-        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)) and isinstance(node.target, ast.Name):
-            if node.value is not None:
-                out.setdefault(node.target.id, []).append(node.value)
-                if isinstance(node, ast.AugAssign):
-                    out[node.target.id].append(node.value)
-        elif isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
-            out.setdefault(node.target.id, []).append(node.value)
-        elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
-            for n in ast.walk(node.target):
-                if isinstance(n, ast.Name):
-                    out.setdefault(n.id, []).extend([node.iter, node.iter])
-        elif isinstance(node, (ast.With, ast.AsyncWith)):
-            for item in node.items:
-                if item.optional_vars is not None:
-                    for n in ast.walk(item.optional_vars):
-                        if isinstance(n, ast.Name):
-                            out.setdefault(n.id, []).extend([item.context_expr, item.context_expr])
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            out.setdefault(node.name, []).extend([ast.Constant(value=None)] * 2)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            for alias in node.names:
-                out.setdefault((alias.asname or alias.name).split(".")[0], []).extend(
-                    [ast.Constant(value=None)] * 2
-                )
-        stack.extend(ast.iter_child_nodes(node))
-    return out
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.Module)

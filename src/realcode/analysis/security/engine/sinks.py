@@ -40,8 +40,9 @@ def is_true(expr: ast.expr | None) -> bool:
     return isinstance(expr, ast.Constant) and expr.value is True
 
 
-def match_sink(sink: Sink, call: ast.Call, imports: dict[str, str]) -> bool:
-    q = qualify(call.func, imports)
+def match_sink(sink: Sink, call: ast.Call, imports: dict[str, str], qualified: str | None = None) -> bool:
+    """Whether ``call`` is an instance of ``sink`` (``qualified``: the call's qualified name, if known)."""
+    q = qualified if qualified is not None else qualify(call.func, imports)
     hit = q is not None and q in sink.names
     if not hit and sink.methods and isinstance(call.func, ast.Attribute) and call.func.attr in sink.methods:
         if sink.receiver_names:

@@ -82,7 +82,7 @@ class TaintSinkRule(Rule):
     def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
         for call in ctx.tainted_calls():
             for sink in self.sinks:
-                if not match_sink(sink, call, ctx.imports):
+                if not match_sink(sink, call, ctx.imports, ctx.qualified_name(call)):
                     continue
                 for arg in sink_arguments(sink, call):
                     taint = ctx.taint_of(arg)
@@ -160,3 +160,20 @@ def iter_rules(select: Iterable[str] = (), ignore: Iterable[str] = ()) -> Iterat
         if keys & ign:
             continue
         yield rule
+
+
+_SELECTED: dict[tuple[tuple[str, ...], tuple[str, ...]], list[Rule]] = {}
+
+
+def selected_rules(select: Iterable[str] = (), ignore: Iterable[str] = ()) -> list[Rule]:
+    """Instances of the rules :func:`iter_rules` selects, built once per selection (rules are stateless)."""
+    key = (tuple(sorted(select)), tuple(sorted(ignore)))
+    rules = _SELECTED.get(key)
+    if rules is None or len(_REGISTRY) != _SELECTED_REGISTRY_SIZE.get(key):
+        rules = [cls() for cls in iter_rules(select, ignore)]
+        _SELECTED[key] = rules
+        _SELECTED_REGISTRY_SIZE[key] = len(_REGISTRY)
+    return rules
+
+
+_SELECTED_REGISTRY_SIZE: dict[tuple[tuple[str, ...], tuple[str, ...]], int] = {}

@@ -117,7 +117,7 @@ class _CommandRule(Rule):
     def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
         for call in ctx.tainted_calls():
             for sink in SHELL_SINKS:
-                if not match_sink(sink, call, ctx.imports):
+                if not match_sink(sink, call, ctx.imports, ctx.qualified_name(call)):
                     continue
                 arg = call.args[0] if call.args else keyword(call, "args") or keyword(call, "cmd")
                 if arg is None:
