@@ -648,6 +648,7 @@ class Analysis:
     functions: list[FunctionFacts]
     nodes_of: NodesOf
     sources: frozenset[str] | None = None  # the scan's source kinds, when the context says
+    memo: dict[str, object] = field(default_factory=dict)  # per-module results rules share (call summaries)
     _all: list[FunctionFacts] | None = None
 
     def all_functions(self) -> list[FunctionFacts]:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from realcode.analysis.findings import Confidence, Finding, Severity
 from realcode.analysis.security.rules._protection import (
     MUTATING_METHODS,
+    Analysis,
     FunctionFacts,
     ModuleFacts,
     analysis_of,
@@ -165,6 +166,88 @@ def privileged_ops(facts: FunctionFacts, module: ModuleFacts) -> Iterator[Privil
                 yield PrivilegedOp(node, hit[0], "read", frozenset(hit[1]))
 
 
+def _accessors(analysis: Analysis) -> dict[str, tuple[str, list[int]]]:
+    """Module-level helpers that read or change a store record chosen by one of their parameters: name ->
+    (kind, positions of the key parameters). A one-level call summary, computed once per module."""
+    cached = analysis.memo.get("authz.accessors")
+    if isinstance(cached, dict):
+        return cached
+    chosen = {id(f.node) for f in analysis.functions}
+    out: dict[str, tuple[str, list[int]]] = {}
+    for name, fn in analysis.module.functions.items():
+        if id(fn) in chosen:
+            continue
+        facts = FunctionFacts.of(fn)
+        positional = [a.arg for a in [*fn.args.posonlyargs, *fn.args.args]]
+        for op in privileged_ops(facts, analysis.module):
+            keys = [i for i, p in enumerate(positional) if p in op.involved and p in _op_keys(op, facts)]
+            if keys:
+                kind = "read" if op.kind == "read" else "write"
+                out[name] = (kind, keys) if name not in out or kind == "write" else out[name]
+    analysis.memo["authz.accessors"] = out
+    return out
+
+
+def _op_keys(op: PrivilegedOp, facts: FunctionFacts) -> set[str]:
+    """The inputs that select the record an operation acts on."""
+    node = op.node
+    targets: list[ast.AST] = []
+    if isinstance(node, ast.Assign):
+        targets = list(node.targets)
+    elif isinstance(node, ast.AugAssign):
+        targets = [node.target]
+    elif isinstance(node, ast.Delete):
+        targets = list(node.targets)
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        targets = [node.func.value]
+        if not subscript_chain(node.func.value) and node.args:
+            return facts.params_of(node.args[0])  # ``STORE.pop(key)``
+    elif isinstance(node, ast.Return) and node.value is not None:
+        targets = [node.value]
+        if isinstance(node.value, ast.Name):
+            targets = list(facts.bindings.get(node.value.id, []))
+    keys: set[str] = set()
+    for t in targets:
+        if isinstance(t, ast.Call) and method_name(t) == "get" and t.args:
+            keys |= facts.params_of(t.args[0])
+        for sub in subscript_chain(t):
+            keys |= facts.params_of(sub.slice)
+    return keys
+
+
+def accessor_calls(facts: FunctionFacts, analysis: Analysis) -> list[PrivilegedOp]:
+    """Calls of store-accessing helpers with a key derived from an input (``delete_record(doc_id)``)."""
+    helpers = analysis.module.functions
+    if not any(
+        isinstance(c, ast.Call) and isinstance(c.func, ast.Name) and c.func.id in helpers
+        for c in facts.of_type(ast.Call)
+    ):
+        return []
+    accessors = _accessors(analysis)
+    if not accessors:
+        return []
+    out: list[PrivilegedOp] = []
+    for node in facts.of_type(ast.Call):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in accessors):
+            continue
+        kind, positions = accessors[node.func.id]
+        keys: set[str] = set()
+        for i in positions:
+            if i < len(node.args):
+                keys |= facts.params_of(node.args[i])
+        if not keys:
+            continue
+        involved: set[str] = set()
+        for a in [*node.args, *(k.value for k in node.keywords)]:
+            involved |= facts.params_of(a)
+        if kind == "read" and not isinstance(facts.parents.get(node), ast.Return):
+            continue  # a read only matters when its record is handed back
+        out.append(
+            PrivilegedOp(node, node.func.id, "call" if kind == "write" else "read", frozenset(involved))
+        )
+    return out
+
+
 def actor_inputs(facts: FunctionFacts, op: PrivilegedOp, involved: set[str]) -> tuple[list[str], list[str]]:
     """The actor inputs — inputs that take no part in the function's store operations (``involved``) — split
     into those a test dominating ``op`` consults and those none does."""
@@ -202,6 +285,7 @@ class _AuthorizationRule(Rule):
         for facts in analysis.functions:
             seen: set[int] = set()
             ops = list(privileged_ops(facts, analysis.module))
+            ops += accessor_calls(facts, analysis)
             involved: set[str] = set()
             for op in ops:
                 involved |= op.involved
