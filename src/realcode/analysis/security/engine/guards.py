@@ -152,6 +152,11 @@ class GuardModel:
             return self._compare(test, outcome, depth)
         if isinstance(test, ast.Call):
             return self._call(test, outcome, depth)
+        if not outcome and isinstance(test, (ast.Attribute, ast.Name)):
+            # ``if parsed.netloc: reject`` -> on the other edge the URL has no host (a relative URL)
+            host = self._host_refinement(test, ALL)
+            if host is not None:
+                return host
         if isinstance(test, ast.Name):
             d = self.defs(test.id)
             if d is not None and isinstance(d, (ast.Call, ast.Compare, ast.BoolOp, ast.UnaryOp)):

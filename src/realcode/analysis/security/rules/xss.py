@@ -218,3 +218,59 @@ class TemplateInjection(TaintSinkRule):
     blind_spots = (
         "Templates loaded from attacker-chosen file names are covered by the path-traversal rule only."
     )
+
+
+_JINJA_TEMPLATES = frozenset({"jinja2.Template", "jinja2.environment.Template"})
+
+
+@register
+class UnescapedJinjaTemplate(Rule):
+    """Attacker values rendered into an HTML ``jinja2.Template`` built directly (autoescaping is off unless an
+    ``Environment(autoescape=True)`` made it).
+
+    Bad::
+
+        Template("<h1>Hello {{ name }}</h1>").render(name=name)
+
+    Good::
+
+        Environment(autoescape=True).from_string("<h1>Hello {{ name }}</h1>").render(name=name)
+    """
+
+    id = "RC-XSS-003"
+    cwe = "CWE-79"
+    name = "xss-jinja-no-autoescape"
+    severity = Severity.HIGH
+    confidence = Confidence.MEDIUM
+    blind_spots = "Templates built from an Environment created elsewhere are assumed to autoescape."
+
+    def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
+        for call in ctx.tainted_calls():
+            func = call.func
+            if not (isinstance(func, ast.Attribute) and func.attr in ("render", "generate", "stream")):
+                continue
+            template = func.value
+            if isinstance(template, ast.Name):
+                owner = ctx.enclosing_function(template)
+                values = ctx.analysis.defs.get(id(owner if owner is not None else ctx.tree), {}).get(
+                    template.id
+                )
+                template = values[0] if values and len(values) == 1 else template
+            if not (isinstance(template, ast.Call) and ctx.qualified_name(template) in _JINJA_TEMPLATES):
+                continue
+            if any(
+                kw.arg == "autoescape" and not (isinstance(kw.value, ast.Constant) and not kw.value.value)
+                for kw in template.keywords
+            ):
+                continue
+            source = ctx.const_str(template.args[0]) if template.args else None
+            if source is None or not is_html(source):
+                continue
+            t = _live_part(ctx, [*call.args, *(kw.value for kw in call.keywords)], "html")
+            if t is not None:
+                yield self.finding(
+                    ctx,
+                    call,
+                    "attacker text rendered by a jinja2 Template without autoescaping",
+                    ctx.trace(t, call, "Template.render (sink)"),
+                )
