@@ -6,7 +6,7 @@ import importlib
 
 import typer
 
-BENCHES = ("sandbox", "detectors", "maintainability", "rewards")
+BENCHES = ("sandbox", "detectors", "maintainability", "rewards", "generation", "train")
 
 
 def register(app: typer.Typer) -> None:
