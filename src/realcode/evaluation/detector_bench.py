@@ -18,10 +18,14 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from realcode.evaluation.detectors_tools import DETECTORS, Detection, Program, ToolRun
+
+if TYPE_CHECKING:
+    from realcode.tasks.model import Task
 
 Variant = Literal["vulnerable", "patched"]
 VIEWS = ("any", "right_cwe")
@@ -88,10 +92,8 @@ def load_samples(
 ) -> list[Sample]:
     """The 2 x 1,345 SecCodePLT programs; ``cwes``: only tasks of these CWEs (``"327"`` or ``"CWE-327"``),
     ``limit``: only the first N of those tasks, for a quick look."""
-    from realcode.tasks.loaders import load_tasks
-
     wanted = {c.upper() if c.upper().startswith("CWE-") else f"CWE-{c}" for c in cwes}
-    tasks = load_tasks("seccodeplt", data=data)
+    tasks = list(_seccodeplt_tasks(str(data) if data is not None else None))
     if wanted:
         tasks = [t for t in tasks if t.cwe and t.cwe[0] in wanted]
     if limit is not None:
@@ -116,6 +118,14 @@ def load_samples(
                 )
             )
     return out
+
+
+@lru_cache(maxsize=2)
+def _seccodeplt_tasks(data: str | None) -> tuple[Task, ...]:
+    """All SecCodePLT tasks, read once per process (the benchmark and its tests slice them repeatedly)."""
+    from realcode.tasks.loaders import load_tasks
+
+    return tuple(load_tasks("seccodeplt", data=data))
 
 
 @dataclass
