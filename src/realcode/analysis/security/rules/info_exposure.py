@@ -4,10 +4,10 @@ Model: ``template.format(...)`` (also ``format_map`` and ``string.Formatter().fo
 derives from caller input lets the caller walk the attributes and items of every argument: ``"{user.password}"``,
 ``"{order.customer.card}"``, ``"{obj.__class__.__init__.__globals__}"``. The *sensitive operation* is such a
 call with an argument that is internal state rather than plain data: a record read from a module-level store, an
-element of such a store, an instance of a class defined in the module, an attribute of one of these, or
-``vars(x)``/``x.__dict__``/``globals()``. The *protection* is a mediating proxy: an instance of a class that
-defines ``__getattr__``/``__getattribute__`` (which can refuse sensitive attributes), or attributes read through
-one.
+element of such a store, an instance of a class defined in the module (also a parameter annotated with one), or
+``vars(x)``/``x.__dict__``/``globals()``; a field read out of an object (``user.name``) is plain data. The
+*protection* is a mediating proxy — an instance of a class that defines ``__getattr__``/``__getattribute__``
+(which can refuse sensitive attributes) — or a dominating test that validates the template.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from realcode.analysis.security.rules._protection import (
     analysis_of,
     call_name,
     dominating_tests,
+    dotted,
     is_route_handler,
     method_name,
     root_name,
@@ -82,7 +83,8 @@ class _Classifier:
             return cls in module.classes and cls not in self.proxies
         if isinstance(node, ast.Name):
             if node.id in self.facts.params:
-                return False
+                # An object handed in: internal when annotated with one of the module's classes.
+                return self._annotated_object(node.id)
             values = self.facts.bindings.get(node.id)
             if values is None:
                 # A module-level object (``config = Settings()``) reached from the function.
@@ -96,6 +98,16 @@ class _Classifier:
             if node.id in self.facts.loop_vars:
                 return any(self._iterates_store(v) for v in values)
             return any(self.internal(v, depth + 1) for v in values)
+        return False
+
+    def _annotated_object(self, param: str) -> bool:
+        args = self.facts.node.args
+        for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
+            if a.arg == param and a.annotation is not None:
+                name = dotted(a.annotation).split(".")[-1]
+                if isinstance(a.annotation, ast.Constant) and isinstance(a.annotation.value, str):
+                    name = a.annotation.value.split(".")[-1]  # a string annotation
+                return name in self.analysis.module.classes and name not in self.proxies
         return False
 
     def _iterates_store(self, node: ast.AST) -> bool:

@@ -141,6 +141,9 @@ def _caller_keys(facts: FunctionFacts) -> dict[str, ast.AST]:
             source = it.func.value
         elif isinstance(it, ast.Name) and _indexed_by_loop(facts, node, it.id):
             source = it  # ``for k in data: ... data[k]``: iterating a mapping's keys
+        own_kwargs = facts.node.args.kwarg.arg if facts.node.args.kwarg else None
+        if isinstance(source, ast.Name) and source.id == own_kwargs:
+            continue  # the caller's own keyword arguments: the call site names each field
         if source is None or not _raw_mapping(source, facts):
             continue
         target = node.target
