@@ -86,9 +86,11 @@ def test_infra_error_gives_none(tasks: list[Task], monkeypatch: pytest.MonkeyPat
 
 
 @pytest.mark.slow
-def test_grpo_steps_on_tiny_model(tasks: list[Task], tmp_path: Path) -> None:
-    pytest.importorskip("trl")
-    from trl import GRPOConfig, GRPOTrainer
+@pytest.mark.parametrize("trainer_name", ["GRPO", "RLOO"])
+def test_trainer_steps_on_tiny_model(tasks: list[Task], tmp_path: Path, trainer_name: str) -> None:
+    trl = pytest.importorskip("trl")
+    config_cls = getattr(trl, f"{trainer_name}Config")
+    trainer_cls = getattr(trl, f"{trainer_name}Trainer")
 
     from realcode.training.tiny import build_tiny_model
 
@@ -103,7 +105,7 @@ def test_grpo_steps_on_tiny_model(tasks: list[Task], tmp_path: Path) -> None:
 
     funcs[0].scorer.values = counting  # type: ignore[method-assign]
     apps = load_tasks("apps-plus")[:4]
-    args = GRPOConfig(
+    args = config_cls(
         output_dir=str(tmp_path / "out"),
         use_cpu=True,
         bf16=False,
@@ -118,7 +120,7 @@ def test_grpo_steps_on_tiny_model(tasks: list[Task], tmp_path: Path) -> None:
         save_strategy="no",
         seed=0,
     )
-    trainer = GRPOTrainer(
+    trainer = trainer_cls(
         model=str(model_dir), reward_funcs=funcs, args=args, train_dataset=trl_dataset(apps)
     )
     trainer.train()
