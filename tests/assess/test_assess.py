@@ -132,3 +132,27 @@ def test_tampering_is_seen_in_a_real_assessment(apps: Task) -> None:
     [a] = assess([apps], [_wrap(code)], cache=False)
     assert any("sys.modules" in t for t in a.signals.tampering)
     assert score(a, get_preset("realcode-default")).total == -1.0
+
+
+def test_max_tests_runs_only_the_first_tests(sql: Task) -> None:
+    code = sql.references.canonical or ""
+    [full] = assess([sql], [_wrap(code)], checks=["functional"], cache=False)
+    [cut] = assess([sql], [_wrap(code)], checks=["functional"], cache=False, max_tests=2)
+    assert full.functional is not None and cut.functional is not None
+    io = [t for t in full.functional.tests if t.group == "io"]
+    assert len(io) > 2
+    assert [t.name for t in cut.functional.tests if t.group == "io"] == [t.name for t in io[:2]]
+    assert cut.max_tests == 2 and full.max_tests is None
+    with pytest.raises(ValueError, match="max_tests must be at least 1"):
+        assess([sql], ["x"], max_tests=0)
+
+
+def test_cache_key_covers_task_code_checks_and_versions(apps: Task) -> None:
+    from realcode.assess.cache import cache_key
+
+    base = cache_key("task-a", "code", ("functional",), {"mypy": "1"})
+    assert base == cache_key("task-a", "code", ("functional",), {"mypy": "1"})
+    assert base != cache_key("task-b", "code", ("functional",), {"mypy": "1"})
+    assert base != cache_key("task-a", "code2", ("functional",), {"mypy": "1"})
+    assert base != cache_key("task-a", "code", ("functional", "security"), {"mypy": "1"})
+    assert base != cache_key("task-a", "code", ("functional",), {"mypy": "2"})
