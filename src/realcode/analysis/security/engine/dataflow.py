@@ -833,6 +833,9 @@ class ModuleAnalysis:
                 if t is not None and fmt is not None and has_markup(fmt):
                     return t.clear({"html"})
                 return t
+            if meth in ("get", "pop") and isinstance(func, ast.Attribute):
+                # mapping lookup: the key selects an entry, it does not flow into it
+                return join_all([recv, *arg_ts[1:]])
             if meth == "join" and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Constant):
                 return args
         if meth is not None:

@@ -39,6 +39,9 @@ Refinement = dict[str, frozenset[str]]
 NEED_NORM = "path?norm"  # "clean for path if the value was normalized": resolved when applied to a state
 MARK_NO_PARENT = "+noparent"  # checked to contain no ".."
 MARK_NOT_ABSOLUTE = "+notabs"  # checked not to be an absolute path
+# A value pinned to known constants is clean for every kind, including the path pseudo-kinds (so that
+# ``p == ROOT or ROOT in p.parents`` keeps the containment proof of the second disjunct).
+_ANY = ALL | {NEED_NORM, MARK_NO_PARENT, MARK_NOT_ABSOLUTE}
 
 _KEY_METHODS = frozenset({"lower", "upper", "strip", "lstrip", "rstrip", "casefold", "title"})
 _NORM_METHODS = frozenset({"resolve", "absolute"})
@@ -277,10 +280,19 @@ class GuardModel:
         if isinstance(op, (ast.In, ast.NotIn)):
             holds = outcome == isinstance(op, ast.In)
             if not holds:
-                if self.const_str(left) in ("..", "../", "..\\"):
+                needle = self.const_str(left)
+                if needle in ("..", "../", "..\\"):
                     key = key_of(right)
                     return {key: frozenset({MARK_NO_PARENT})} if key else {}
+                if needle is not None and ("\n" in needle or "\r" in needle):
+                    # no line breaks: clean for header and log lines
+                    key = key_of(right)
+                    return {key: frozenset({"header", "log"} if "\n" in needle else set())} if key else {}
                 return {}
+            if isinstance(right, ast.Attribute) and right.attr == "parents":
+                # ROOT in p.parents: p lies below ROOT (if p was normalized)
+                key = key_of(right.value)
+                return {key: frozenset({NEED_NORM})} if key else {}
             if isinstance(right, (ast.JoinedStr, ast.BinOp)):
                 return {}
             chars = self.const_str(right)
@@ -291,7 +303,7 @@ class GuardModel:
             if host is not None:
                 return host
             key = key_of(left)
-            return {key: ALL} if key else {}
+            return {key: _ANY} if key else {}
         if isinstance(op, (ast.LtE, ast.Lt)) and outcome:
             return self._subset_compare(left, right)
         if isinstance(op, (ast.Eq, ast.NotEq, ast.Is, ast.IsNot)):
@@ -317,7 +329,7 @@ class GuardModel:
                 elif self.is_constant(b) or (isinstance(b, ast.Name) and b.id in self._const_names):
                     key = key_of(a)
                     if key:
-                        out[key] = ALL
+                        out[key] = _ANY
             return out
         return {}
 
@@ -345,14 +357,14 @@ class GuardModel:
             types = call.args[1].elts if isinstance(call.args[1], ast.Tuple) else [call.args[1]]
             if all(qualify(t, self.imports) in _SCALAR_TYPES for t in types):
                 key = key_of(call.args[0])
-                return {key: ALL} if key else {}
+                return {key: _ANY} if key else {}
             return {}
         if isinstance(call.func, ast.Attribute):
             meth = call.func.attr
             recv = call.func.value
             if meth in _VALIDATOR_METHODS and not call.args:
                 key = key_of(recv)
-                return {key: ALL} if key else {}
+                return {key: _ANY} if key else {}
             if meth in ("startswith", "is_relative_to") and call.args:
                 return self._prefix_check(recv, call.args[0])
             if meth == "endswith" and call.args:

@@ -173,6 +173,8 @@ SANITIZERS: dict[str, frozenset[str]] = {
     "ast.literal_eval": frozenset({"code", "deser"}),
     "json.loads": frozenset({"code", "deser", "xml"}),
     "repr": frozenset({"log", "header"}),
+    "flask.url_for": frozenset({"url", "html", "header", "path"}),
+    "django.urls.reverse": frozenset({"url", "html", "header", "path"}),
     "str": frozenset({"nosql"}),  # a string cannot be a query-operator document
 }
 
