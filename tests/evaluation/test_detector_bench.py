@@ -140,11 +140,14 @@ def test_cli_writes_json_markdown_and_misses(tmp_path: Path) -> None:
             str(md),
             "--misses",
             str(misses),
+            "--repeats",
+            "2",
         ],
     )
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
     assert set(data["tools"]) == {"realcode", "bandit"} and data["programs"] == 24
+    assert all(len(t["cpu_ms_median_per_run"]) == 2 for t in data["tools"].values())
     text = md.read_text()
     assert "## Summary" in text and "| realcode |" in text and "| bandit |" in text
     for line in misses.read_text().splitlines():

@@ -34,6 +34,12 @@ def command(
             "--misses", help="Write realcode's false positives/negatives (any-finding view) as JSONL here."
         ),
     ] = None,
+    repeats: Annotated[
+        int,
+        typer.Option(
+            "--repeats", min=1, help="Run each tool N times; CPU is the median of the runs' medians."
+        ),
+    ] = 1,
     data: Annotated[
         Path | None, typer.Option("--data", help="Benchmark data directory (default: ../shared/data).")
     ] = None,
@@ -52,7 +58,7 @@ def command(
         )
         raise typer.Exit(2)
     try:
-        result = run_bench(names, data=data, limit=limit, cwes=cwe or ())
+        result = run_bench(names, data=data, limit=limit, cwes=cwe or (), repeats=repeats)
     except DataError as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
@@ -81,13 +87,14 @@ def command(
                     )
     console.print(table)
     speed = Table(title="CPU per snippet")
-    for col in ("tool", "median ms", "p95 ms", "errors", "how measured"):
+    for col in ("tool", "median ms", "runs' medians", "p95 ms", "errors", "how measured"):
         speed.add_column(col)
     for t in result.tools:
         med, p95 = t.cpu_ms_median, t.cpu_ms_p95
         speed.add_row(
             t.name,
             f"{med:.3f}" if med is not None else "-",
+            " / ".join(f"{m:.3f}" for m in t.repeat_medians) or "-",
             f"{p95:.3f}" if p95 is not None else "-",
             str(t.errors),
             t.run.timing,
