@@ -4,9 +4,9 @@ These rules all ask one question: *is a sensitive operation reached on a path wh
 does not hold?* The helpers here answer its parts on the plain ``ast`` of a module:
 
 - :class:`ModuleFacts`: what the module defines at its top level (data stores, classes, functions, imports);
-- :class:`FunctionFacts`: for one function, which of its parameters every local name derives from (a small
-  flow-insensitive provenance analysis: the rules need to know *which* input a value comes from, e.g. the actor's
-  id versus the resource's id, which a boolean taint bit does not say);
+- :class:`FunctionFacts`: for one function, its nodes by type, parent links, and which of its parameters every
+  local name derives from (a small flow-insensitive provenance analysis: the rules need to know *which* input a
+  value comes from, e.g. the actor's id versus the resource's id, which a boolean taint bit does not say);
 - :func:`dominating_tests`: the conditions known to hold when a node runs, read from the structure of the code:
   enclosing ``if``/``while`` tests (with their polarity), ``assert`` statements and the early exits that precede
   the node in any enclosing block (``if not ok: raise``/``return``/``continue``/``break``). Python's structured
@@ -14,7 +14,9 @@ does not hold?* The helpers here answer its parts on the plain ``ast`` of a modu
   checks made in a callee or through exceptions raised by a helper (said in each rule's ``blind_spots``).
 
 Everything here is pure and linear in the size of the function, so the rules stay well inside the analyzer's
-time budget.
+time budget. The facts are computed once per module (:func:`analysis_of`) and shared by all these rules. They
+are built on the plain AST rather than on the taint engine's CFG because the rules need per-input provenance and
+structural dominance of tests, which the engine's boolean taint does not expose.
 """
 
 from __future__ import annotations
@@ -140,18 +142,6 @@ _LEAF_MARKERS = (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cm
 _SKIPPED = _NESTED_SCOPES + _LEAF_MARKERS
 
 
-def walk_function(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.AST]:
-    """``ast.walk`` over a function body that does not descend into nested functions, classes or lambdas."""
-    stack: list[ast.AST] = list(reversed(fn.body))
-    while stack:
-        node = stack.pop()
-        yield node
-        for child in reversed(list(ast.iter_child_nodes(node))):
-            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
-                continue
-            stack.append(child)
-
-
 #: Functions that raise or exit instead of returning.
 NORETURN_CALLS = frozenset({"abort", "exit", "_exit", "quit"})
 
@@ -174,7 +164,7 @@ def terminates(body: list[ast.stmt]) -> bool:
 
 
 def is_len_call(node: ast.AST) -> bool:
-    """``len(x)`` or a size method such as ``q.qsize()`` / ``x.__len__()`` / ``x.count()``."""
+    """``len(x)`` or a size method such as ``q.qsize()`` / ``x.__len__()``."""
     if not isinstance(node, ast.Call):
         return False
     name = call_name(node)
@@ -583,18 +573,14 @@ def comparisons(test: ast.expr) -> Iterator[ast.Compare]:
             yield node
 
 
-def is_size_bound(
-    test: ast.expr, facts: FunctionFacts | None = None, counters: set[str] | None = None
-) -> bool:
-    """A test bounding a size: ``len(x) < N``, ``q.qsize() >= N``, ``total > LIMIT`` for an accumulated total."""
+def is_size_bound(test: ast.expr) -> bool:
+    """A test bounding a size: ``len(x) < N``, ``q.qsize() >= N``."""
     for cmp in comparisons(test):
         if not any(isinstance(op, ast.Lt | ast.LtE | ast.Gt | ast.GtE) for op in cmp.ops):
             continue
         for side in [cmp.left, *cmp.comparators]:
             for sub in ast.walk(side):
                 if is_len_call(sub):
-                    return True
-                if counters and isinstance(sub, ast.Name) and sub.id in counters:
                     return True
     return False
 
