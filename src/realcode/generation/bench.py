@@ -110,13 +110,14 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _server_process(model: Path, batch_size: int) -> Iterator[str]:
+def _server_process(model: Path, batch_size: int, batch_wait_ms: float) -> Iterator[str]:
     import httpx
 
     port = _free_port()
     command = [
         sys.executable, "-m", "realcode.generation.openai_server",
         "--model", str(model), "--port", str(port), "--max-batch", str(batch_size),
+        "--batch-wait-ms", str(batch_wait_ms),
     ]  # fmt: skip
     # The server imports the same realcode as this process, installed or not.
     source_root = str(Path(__file__).resolve().parents[2])
@@ -155,6 +156,7 @@ def command(
     repeats: int = typer.Option(5, min=1, help="timed batches per configuration"),
     max_new_tokens: int = typer.Option(64, min=1),
     prompts: int = typer.Option(8, min=1, help="prompts per batch"),
+    batch_wait_ms: float = typer.Option(50.0, min=0.0, help="the server's --batch-wait-ms"),
 ) -> None:
     """Tokens/s of a batch of prompts: the hf back-end in-process vs the openai back-end over loopback."""
     from rich.console import Console
@@ -170,7 +172,7 @@ def command(
     batch_size = max(p * n for p, n in configs)
     with (
         HFGenerator(model_dir, device="cpu", batch_size=batch_size) as local,
-        _server_process(model_dir, batch_size) as base_url,
+        _server_process(model_dir, batch_size, batch_wait_ms) as base_url,
         OpenAIGenerator(str(model_dir), base_url=base_url, max_concurrency=prompts) as remote,
     ):
         generators: dict[str, Generator] = {"hf": local, "openai (loopback)": remote}
@@ -204,6 +206,7 @@ def command(
         "model": str(model_dir),
         "torch_threads": int(os.environ.get("OMP_NUM_THREADS", "0") or 0),
         "cpu_count": os.cpu_count(),
+        "server_batch_wait_ms": batch_wait_ms,
         "rows": rows,
     }
     if json_path is not None:
