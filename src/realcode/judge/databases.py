@@ -7,11 +7,11 @@ afresh before each run, so every run starts from the same database.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from realcode.judge.runner import JobRunner, run_jobs
-from realcode.sandbox.api import Job
+from realcode.sandbox.api import Job, JobResult
 from realcode.tasks.model import Task
 
 
@@ -38,8 +38,17 @@ def db_file_name(task: Task) -> str | None:
     return str(name) if name else None
 
 
+Finish = Callable[[Sequence[JobResult]], list["Database | None"]]
+
+
 def build_databases(tasks: Sequence[Task], sandbox: JobRunner) -> list[Database | None]:
     """The database of each task (None for tasks without ``db_setup``), building the uncached ones in one batch."""
+    jobs, finish = prepare_databases(tasks)
+    return finish(run_jobs(sandbox, jobs))
+
+
+def prepare_databases(tasks: Sequence[Task]) -> tuple[list[Job], Finish]:
+    """The build jobs the uncached tasks need, and how to read their results (to batch them with others)."""
     jobs: list[Job] = []
     keys: list[str] = []
     out: list[Database | None] = []
@@ -65,28 +74,35 @@ def build_databases(tasks: Sequence[Task], sandbox: JobRunner) -> list[Database 
             jobs.append(Job(code=task.db_setup, mode="program", stdin_runs=[""], capture_files=[name]))
             keys.append(key)
         out.append(Database(name=name))
-    fresh: dict[str, Database] = {}
-    for key, job, result in zip(keys, jobs, run_jobs(sandbox, jobs), strict=True):
-        name = job.capture_files[0]
-        if result.status == "infra_error":
-            fresh[key] = Database(name=name, error=f"sandbox failure: {result.infra_message}", infra=True)
-            continue
-        run = result.runs[0] if result.runs else None
-        data = run.files.get(name) if run else None
-        if run is None or run.status != "ok" or data is None:
-            what = (run.exc_type or run.status) if run else result.status
-            msg = (run.exc_message or run.stderr[-300:]) if run else (result.load_exc_message or "")
-            # deterministic: the task's script fails, so the failure is cached like a success
-            fresh[key] = _CACHE[key] = Database(
-                name=name, error=f"construct_db failed ({what}: {msg.strip()})"
-            )
-        else:
-            fresh[key] = _CACHE[key] = Database(name=name, data=data)
-    for i, (task, db) in enumerate(zip(tasks, out, strict=True)):
-        if db is not None and not db.error:
-            key = _key(task, db.name)
-            out[i] = _CACHE.get(key) or fresh[key]
-    return out
+
+    def finish(results: Sequence[JobResult]) -> list[Database | None]:
+        fresh: dict[str, Database] = {}
+        for key, job, result in zip(keys, jobs, results, strict=True):
+            fresh[key] = _read(key, job, result)
+        built = list(out)
+        for i, (task, db) in enumerate(zip(tasks, built, strict=True)):
+            if db is not None and not db.error:
+                key = _key(task, db.name)
+                built[i] = _CACHE.get(key) or fresh[key]
+        return built
+
+    return jobs, finish
+
+
+def _read(key: str, job: Job, result: JobResult) -> Database:
+    name = job.capture_files[0]
+    if result.status == "infra_error":  # not cached: the next use retries
+        return Database(name=name, error=f"sandbox failure: {result.infra_message}", infra=True)
+    run = result.runs[0] if result.runs else None
+    data = run.files.get(name) if run else None
+    if run is None or run.status != "ok" or data is None:
+        what = (run.exc_type or run.status) if run else result.status
+        msg = (run.exc_message or run.stderr[-300:]) if run else (result.load_exc_message or "")
+        # deterministic: the task's script fails, so the failure is cached like a success
+        _CACHE[key] = Database(name=name, error=f"construct_db failed ({what}: {msg.strip()})")
+    else:
+        _CACHE[key] = Database(name=name, data=data)
+    return _CACHE[key]
 
 
 def clear_cache() -> None:

@@ -9,7 +9,7 @@ cached per task content, so each task's expressions run once per process.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +28,6 @@ class Broken:
 
 # (content hash of set-up + preamble + expressions) -> expected value or Broken, per expression in order
 _CACHE: dict[str, list[Any]] = {}
-_INFRA: dict[str, list[Any]] = {}  # this call's infrastructure failures, never cached
 
 
 def _key(task: Task, group: TestGroup, sources: Sequence[str]) -> str:
@@ -47,14 +46,15 @@ def _pending(task: Task, group: TestGroup) -> tuple[str, list[str], list[str]] |
     return _key(task, group, sources), names, sources
 
 
-def expected_values(
-    tasks: Sequence[Task], groups: Sequence[Sequence[TestGroup]], sandbox: JobRunner
-) -> list[dict[str, Any]]:
-    """For each task, the expected value of every case written as an expression (case name -> value).
+Finish = Callable[[Sequence[JobResult]], list[dict[str, Any]]]
 
-    ``groups[i]`` are the groups of ``tasks[i]`` that will run. Values are decoded sandbox data (classes
-    arrive as :class:`~realcode.sandbox.serialize.TypeRef`); a case whose expression failed maps to
-    :class:`Broken`. Every uncached task is evaluated in one sandbox batch.
+
+def prepare_expected(
+    tasks: Sequence[Task], groups: Sequence[Sequence[TestGroup]]
+) -> tuple[list[Job], Finish]:
+    """The reference jobs the uncached tasks need, and how to read their results.
+
+    Split from :func:`expected_values` so that a caller can run these jobs in one batch with others.
     """
     jobs: list[Job] = []
     job_keys: list[tuple[str, int]] = []
@@ -74,20 +74,37 @@ def expected_values(
             )
             job_keys.append((key, len(sources)))
         wanted.append(keys)
-    _INFRA.clear()
-    for (key, count), result in zip(job_keys, run_jobs(sandbox, jobs), strict=True):
-        if result.status == "infra_error":  # not cached: the next use retries
-            infra = Broken(f"sandbox failure while evaluating expected values: {result.infra_message}")
-            _INFRA[key] = [infra] * count
-        else:
-            _CACHE[key] = _read(result, count)
-    out: list[dict[str, Any]] = []
-    for keys in wanted:
-        merged: dict[str, Any] = {}
-        for key, names in keys:
-            merged.update(zip(names, _CACHE.get(key) or _INFRA.get(key, []), strict=False))
-        out.append(merged)
-    return out
+
+    def finish(results: Sequence[JobResult]) -> list[dict[str, Any]]:
+        infra: dict[str, list[Any]] = {}  # never cached: the next use retries
+        for (key, count), result in zip(job_keys, results, strict=True):
+            if result.status == "infra_error":
+                why = Broken(f"sandbox failure while evaluating expected values: {result.infra_message}")
+                infra[key] = [why] * count
+            else:
+                _CACHE[key] = _read(result, count)
+        out: list[dict[str, Any]] = []
+        for keys in wanted:
+            merged: dict[str, Any] = {}
+            for key, names in keys:
+                merged.update(zip(names, _CACHE.get(key) or infra.get(key, []), strict=False))
+            out.append(merged)
+        return out
+
+    return jobs, finish
+
+
+def expected_values(
+    tasks: Sequence[Task], groups: Sequence[Sequence[TestGroup]], sandbox: JobRunner
+) -> list[dict[str, Any]]:
+    """For each task, the expected value of every case written as an expression (case name -> value).
+
+    ``groups[i]`` are the groups of ``tasks[i]`` that will run. Values are decoded sandbox data (classes
+    arrive as :class:`~realcode.sandbox.serialize.TypeRef`); a case whose expression failed maps to
+    :class:`Broken`. Every uncached task is evaluated in one sandbox batch.
+    """
+    jobs, finish = prepare_expected(tasks, groups)
+    return finish(run_jobs(sandbox, jobs))
 
 
 def _read(result: JobResult, count: int) -> list[Any]:

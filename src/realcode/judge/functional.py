@@ -24,8 +24,8 @@ from realcode.judge.compare import (
     type_marker,
     values_equal,
 )
-from realcode.judge.databases import Database, build_databases
-from realcode.judge.expected import Broken, expected_values
+from realcode.judge.databases import Database, prepare_databases
+from realcode.judge.expected import Broken, prepare_expected
 from realcode.judge.runner import JobRunner, resolve, run_jobs
 from realcode.judge.verdict import FunctionalVerdict, GroupResult, Stage, TestResult
 from realcode.sandbox.api import Call, CallResult, Job, JobResult, Limits, RunResult
@@ -119,8 +119,12 @@ def judge_many(
         runner = resolve(sandbox)
         todo_tasks = [tasks[i] for i in todo]
         chosen = [selected_groups(t, groups) for t in todo_tasks]
-        expected = expected_values(todo_tasks, chosen, runner)
-        dbs = build_databases(todo_tasks, runner)
+        # What the candidate jobs depend on (reference values, databases) runs first, in one batch.
+        expected_jobs, finish_expected = prepare_expected(todo_tasks, chosen)
+        db_jobs, finish_dbs = prepare_databases(todo_tasks)
+        ready = run_jobs(runner, expected_jobs + db_jobs)
+        expected = finish_expected(ready[: len(expected_jobs)])
+        dbs = finish_dbs(ready[len(expected_jobs) :])
         plans: list[tuple[int, _Plan]] = []
         for k, i in enumerate(todo):
             code = codes[i]
