@@ -174,6 +174,7 @@ SANITIZERS: dict[str, frozenset[str]] = {
     "json.loads": frozenset({"code", "deser", "xml"}),
     "repr": frozenset({"log", "header"}),
     "flask.url_for": frozenset({"url", "html", "header", "path"}),
+    "flask.jsonify": frozenset({"html", "header", "log"}),
     "django.urls.reverse": frozenset({"url", "html", "header", "path"}),
     "str": frozenset({"nosql"}),  # a string cannot be a query-operator document
 }

@@ -27,6 +27,10 @@ _SHELL_ALWAYS = frozenset(
         "subprocess.getstatusoutput",
         "asyncio.create_subprocess_shell",
         "pty.spawn",
+        "pexpect.spawn",
+        "pexpect.run",
+        "fabric.Connection.run",
+        "invoke.run",
     }
 )
 _SHELLS = frozenset(
@@ -40,6 +44,7 @@ def _shell_kw(call: ast.Call, imports: dict[str, str]) -> bool:
 
 SHELL_SINKS: tuple[Sink, ...] = (
     Sink("a shell", names=_SHELL_ALWAYS),
+    Sink("a remote shell (exec_command)", methods=frozenset({"exec_command"})),
     Sink("a shell (shell=True)", names=_SUBPROCESS, when=_shell_kw, keywords=("args",)),
 )
 

@@ -274,3 +274,66 @@ class UnescapedJinjaTemplate(Rule):
                     "attacker text rendered by a jinja2 Template without autoescaping",
                     ctx.trace(t, call, "Template.render (sink)"),
                 )
+
+
+@register
+class ReflectedRouteText(Rule):
+    """A Flask/Bottle route returns request text as its response body: the framework serves it as
+    ``text/html``, so markup in the request is rendered (reflected XSS).
+
+    Bad::
+
+        @app.route("/hello")
+        def hello():
+            return "Hello " + request.args["name"]
+
+    Good::
+
+        @app.route("/hello")
+        def hello():
+            return "Hello " + escape(request.args["name"])
+    """
+
+    id = "RC-XSS-004"
+    cwe = "CWE-79"
+    name = "xss-reflected-route"
+    severity = Severity.HIGH
+    confidence = Confidence.MEDIUM
+    blind_spots = (
+        "Only Flask and Bottle routes (their string responses are HTML); responses whose mimetype is set "
+        "elsewhere are still reported; FastAPI routes (JSON by default) are not checked."
+    )
+
+    def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
+        if not any(v.split(".")[0] in ("flask", "bottle") for v in ctx.imports.values()):
+            return
+        for ret in ctx.returns:
+            if ret.value is None or isinstance(ret.value, (ast.JoinedStr, ast.BinOp)):
+                continue  # string building is reported where the text meets markup, or is plain text
+            func = ctx.enclosing_function(ret)
+            if func is None or not _is_route(func):
+                continue
+            t = ctx.taint_of(ret.value)
+            if t is None or not t.live_where("html", external=True):
+                continue
+            yield self.finding(
+                ctx,
+                ret,
+                "request text is returned as an HTML response",
+                ctx.trace(t, ret, "response body (sink)"),
+            )
+
+
+def _is_route(func: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    for dec in func.decorator_list:
+        target = dec.func if isinstance(dec, ast.Call) else dec
+        if isinstance(target, ast.Attribute) and target.attr in (
+            "route",
+            "get",
+            "post",
+            "put",
+            "patch",
+            "delete",
+        ):
+            return True
+    return False
