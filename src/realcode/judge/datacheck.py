@@ -54,7 +54,7 @@ def check_tasks(
     reference: ReferenceKind,
     *,
     sandbox: JobRunner | None = None,
-    batch_size: int = 64,
+    batch_size: int = 32,
     progress: Callable[[int], None] | None = None,
     limits: Limits | None = None,
 ) -> Iterator[TaskCheck]:
