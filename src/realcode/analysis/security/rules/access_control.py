@@ -421,11 +421,41 @@ def _depends_params(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     }
 
 
+#: Attributes of a Django ``HttpRequest`` that identify a view's first parameter as the request.
+DJANGO_REQUEST_ATTRIBUTES = frozenset(
+    {"user", "POST", "GET", "method", "META", "FILES", "COOKIES", "session"}
+)
+
+
+def _django_request(facts: FunctionFacts, module: ModuleFacts) -> str | None:
+    """The request parameter of a Django function view: a first parameter read as an ``HttpRequest``, or the
+    first parameter of a function wrapped in one of Django's view decorators."""
+    args = [*facts.node.args.posonlyargs, *facts.node.args.args]
+    if not args or args[0].arg in {"self", "cls"}:
+        return None
+    first = args[0].arg
+    for deco in facts.node.decorator_list:
+        target = deco.func if isinstance(deco, ast.Call) else deco
+        if module.resolve(dotted(target)).startswith("django."):
+            return first
+    for node in facts.of_type(ast.Attribute):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == first
+            and node.attr in DJANGO_REQUEST_ATTRIBUTES
+        ):
+            return first
+    return None
+
+
 def _mentions_actor(test: ast.AST, actors: set[str]) -> bool:
+    """Whether a test reads the signed-in actor: a framework reference, or one of ``actors`` (dotted names; a
+    reference matches an actor or anything below it, ``req.user.id`` for ``req.user``)."""
     for sub in ast.walk(test):
         if isinstance(sub, ast.Name | ast.Attribute):
             name = dotted(sub)
-            if name in ACTOR_REFERENCES or name.split(".")[0] in actors or name in actors:
+            if name in ACTOR_REFERENCES or any(name == a or name.startswith(a + ".") for a in actors):
                 return True
         if isinstance(sub, ast.Call) and dotted(sub.func) in ACTOR_CALLS:
             return True
@@ -475,10 +505,18 @@ class RouteWithoutObjectAuthorization(Rule):
             return
         for facts in analysis.functions:
             fn = facts.node
-            if not is_route_handler(fn) or _authz_decorated(fn):
+            if _authz_decorated(fn):
                 continue
-            actors = _depends_params(fn)
-            url_params = set(facts.params) - actors
+            request = _django_request(facts, analysis.module)
+            if request is not None:
+                # A Django view: its other parameters come from the URL, the actor is ``request.user``.
+                actors = {f"{request}.user", f"{request}.session"}
+                url_params = set(facts.params) - {request}
+            elif is_route_handler(fn):
+                actors = _depends_params(fn)
+                url_params = set(facts.params) - actors
+            else:
+                continue
             if not url_params:
                 continue
             commits = any(
