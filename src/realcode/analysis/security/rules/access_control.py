@@ -493,8 +493,9 @@ class RouteWithoutObjectAuthorization(Rule):
     severity = Severity.HIGH
     confidence = Confidence.MEDIUM
     blind_spots = (
-        "Knows route decorators of Flask/FastAPI-style frameworks, ORM deletes and saves of objects looked up from "
-        "a URL parameter, and actors as current_user/g.user/request.user/session/JWT identity/Depends parameters. "
+        "Knows route decorators of Flask/FastAPI-style frameworks and Django function views, ORM deletes and saves "
+        "of objects looked up from a URL parameter, and actors as current_user/g.user/request.user/session/JWT "
+        "identity/Depends parameters; Django class-based views are not seen. "
         "Checks in a query filter (filter_by(owner=current_user)), in a callee or in middleware are not seen; "
         "login_required alone is authentication and does not count."
     )
