@@ -118,6 +118,11 @@ def test_entry_limits_parameter_sources() -> None:
     assert cwes(code) == {(4, "CWE-78"), (6, "CWE-78")}
 
 
+def test_missing_entry_falls_back_to_all_public_functions() -> None:
+    code = "import os\ndef renamed(a):\n    os.system('ls ' + a)\n"
+    assert cwes(code, entry="expected_name") == {(3, "CWE-78")}
+
+
 @pytest.mark.parametrize(
     ("expr", "kind"),
     [("input()", "input"), ("sys.argv[1]", "argv"), ("os.environ['X']", "env"), ("os.getenv('X')", "env")],

@@ -172,6 +172,7 @@ class ModuleAnalysis:
                 self.methods[id(node)] = table
         self._index_assignments()
         module_defs = self.defs[id(self.tree)]
+        self._alias_callables()
         for name, values in module_defs.items():
             if len(values) == 1:
                 self._module_consts[name] = values[0]
@@ -189,6 +190,29 @@ class ModuleAnalysis:
                 if func.attr in table:
                     return table[func.attr]
         return None
+
+    def _alias_callables(self) -> None:
+        """``run = os.system`` / ``e = eval``: a name bound once to a module attribute or a builtin is that
+        callable everywhere in the module (added to the import map)."""
+        for node in self.by_type.get(ast.Assign, []):
+            assert isinstance(node, ast.Assign)
+            if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
+                continue
+            name = node.targets[0].id
+            if name in self.imports or not isinstance(node.value, (ast.Name, ast.Attribute, ast.Call)):
+                continue
+            q = qualify(node.value, self.imports)
+            if q is None or q == name:
+                continue
+            owner = self._owner(node)
+            values = self.defs.get(id(owner), {}).get(name, []) if owner is not None else []
+            if len(values) != 1:
+                continue
+            if (
+                "." in q
+                and q.split(".")[0] in {v.split(".")[0] for v in self.imports.values()} | {"builtins"}
+            ) or q in _ALIASABLE_BUILTINS:
+                self.imports[name] = q
 
     def _owner(self, node: ast.AST) -> ast.AST | None:
         """The function, class, lambda or module whose scope ``node`` belongs to."""
@@ -305,7 +329,9 @@ class ModuleAnalysis:
                 if f.name == name:
                     chosen.append(f)
                     break
-        else:
+        if not chosen:
+            # no entry, or an entry the code does not define (a renamed function must not hide its flows):
+            # every public function and method takes attacker data
             chosen.extend(f for f in self.functions.values() if not f.name.startswith("_"))
             for table in self.methods.values():
                 # the constructor first: what it stores in ``self`` is read by the other methods
@@ -1009,4 +1035,5 @@ def _param_names(owner: ast.AST) -> frozenset[str]:
     return frozenset()
 
 
+_ALIASABLE_BUILTINS = frozenset({"eval", "exec", "compile", "open", "__import__", "input"})
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.Module)

@@ -56,11 +56,42 @@ def dotted(node: ast.AST) -> str | None:
     return None
 
 
+def _dynamic_base(node: ast.AST, imports: dict[str, str]) -> str | None:
+    """Dynamic spellings of a module or attribute: ``__import__("os")``, ``importlib.import_module("os")``,
+    ``getattr(os, "system")`` (so that ``__import__("os").system(x)`` is a call of ``os.system``)."""
+    if not isinstance(node, ast.Call) or not node.args:
+        return None
+    first = node.args[0]
+    func = dotted(node.func)
+    if func in ("__import__", "importlib.import_module") or (
+        func is not None
+        and imports.get(func.split(".")[0], "").startswith("importlib")
+        and func.endswith("import_module")
+    ):
+        if isinstance(first, ast.Constant) and isinstance(first.value, str):
+            return _normalize(first.value)
+        return None
+    if func == "getattr" and len(node.args) >= 2:
+        attr = node.args[1]
+        base = qualify(first, imports)
+        if base is not None and isinstance(attr, ast.Constant) and isinstance(attr.value, str):
+            return f"{base}.{attr.value}"
+    return None
+
+
 def qualify(node: ast.AST, imports: dict[str, str]) -> str | None:
     """The qualified name of a name/attribute chain, resolving imported aliases; None for other expressions."""
     name = dotted(node)
     if name is None:
-        return None
+        parts: list[str] = []
+        cur = node
+        while isinstance(cur, ast.Attribute) and len(parts) < 32:
+            parts.append(cur.attr)
+            cur = cur.value
+        base = _dynamic_base(cur, imports)
+        if base is None:
+            return None
+        return ".".join([base, *reversed(parts)])
     head, _, rest = name.partition(".")
     if head in imports:
         base = imports[head]
