@@ -119,6 +119,14 @@ def test_plain_template_when_the_tokenizer_has_none(tiny_model_dir: Path, tmp_pa
         assert out[0][0].completion_tokens == 4
 
 
+def test_model_kwargs_reach_from_pretrained(tiny_model_dir: Path, hf_generator: HFGenerator) -> None:
+    greedy = SamplingParams(temperature=0, max_new_tokens=8)
+    with HFGenerator(tiny_model_dir, model_kwargs={"attn_implementation": "eager"}) as eager:
+        assert eager.lm.config._attn_implementation == "eager"
+        # Another attention kernel, the same model: greedy decoding agrees.
+        assert texts(eager.generate([MEDIUM], greedy)) == texts(hf_generator.generate([MEDIUM], greedy))
+
+
 def test_prefilled_assistant_turn_is_continued(hf_generator: HFGenerator) -> None:
     prefilled = [*SHORT, ChatMessage(role="assistant", content="```python\n")]
     assert hf_generator.render(prefilled).endswith("<|im_start|>assistant\n```python\n")

@@ -53,9 +53,12 @@ def load_model_and_tokenizer(
     dtype: str = "auto",
     trust_remote_code: bool = False,
     revision: str | None = None,
+    model_kwargs: dict[str, Any] | None = None,
 ) -> tuple[Any, Any]:
     """Load a causal LM and its tokenizer from a local directory or the local hub cache.
 
+    ``model_kwargs`` go to ``AutoModelForCausalLM.from_pretrained`` (e.g. ``attn_implementation``, or
+    ``device_map="auto"`` to spread a large model over several GPUs, in which case ``device`` is not used).
     Raises :class:`ModelNotAvailableError` with instructions when neither has it.
     """
     import torch
@@ -87,12 +90,15 @@ def load_model_and_tokenizer(
     common: dict[str, Any] = {"trust_remote_code": trust_remote_code, "revision": revision}
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, **common)
-        lm: Any = AutoModelForCausalLM.from_pretrained(source, **common, **{dtype_kw: torch_dtype})
+        lm: Any = AutoModelForCausalLM.from_pretrained(
+            source, **common, **{dtype_kw: torch_dtype, **(model_kwargs or {})}
+        )
     except (OSError, ValueError) as exc:  # hub errors (not found, offline, bad id) derive from these
         if from_hub:
             raise ModelNotAvailableError(_offline_hint(name)) from exc
         raise ModelNotAvailableError(f"cannot load model from {source}: {exc}") from exc
-    lm.to(device)
+    if "device_map" not in (model_kwargs or {}):
+        lm.to(device)
     lm.eval()
     return lm, tokenizer
 
@@ -115,13 +121,19 @@ class HFGenerator(Generator):
         batch_size: int = 16,
         trust_remote_code: bool = False,
         revision: str | None = None,
+        model_kwargs: dict[str, Any] | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.model = str(model)
         self.batch_size = batch_size
         self.lm, self.tokenizer = load_model_and_tokenizer(
-            model, device=device, dtype=dtype, trust_remote_code=trust_remote_code, revision=revision
+            model,
+            device=device,
+            dtype=dtype,
+            trust_remote_code=trust_remote_code,
+            revision=revision,
+            model_kwargs=model_kwargs,
         )
         self.device = next(self.lm.parameters()).device
         self._lock = threading.Lock()
