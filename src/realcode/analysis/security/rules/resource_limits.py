@@ -218,6 +218,18 @@ class UnboundedAllocation(Rule):
             )
 
 
+#: Methods that read a stream to its end when called without a size.
+WHOLE_READS = frozenset({"read", "readlines", "recv_all"})
+
+
+def _unsized(call: ast.Call) -> bool:
+    """``read()`` / ``read(-1)`` / ``read(None)``: no bound on how much is read."""
+    if not call.args and not call.keywords:
+        return True
+    size = call.args[0] if call.args else call.keywords[0].value
+    return isinstance(size, ast.Constant) and (size.value is None or size.value == -1)
+
+
 def _caller_stream(facts: FunctionFacts, receiver: ast.AST) -> bool:
     """A stream the caller handed in: a parameter, or a local bound to one (not the object's own state)."""
     root = root_name(receiver)
@@ -304,6 +316,19 @@ class UncontrolledConsumption(Rule):
                         ctx,
                         loop,
                         f"`{facts.node.name}` reads input in a loop without a limit on the total size",
+                    )
+            for call in facts.of_type(ast.Call):
+                if (
+                    isinstance(call, ast.Call)
+                    and method_name(call) in WHOLE_READS
+                    and isinstance(call.func, ast.Attribute)
+                    and _unsized(call)
+                    and _caller_stream(facts, call.func.value)
+                ):
+                    yield self.finding(
+                        ctx,
+                        call,
+                        f"`{facts.node.name}` reads a caller's stream to the end with no limit on its size",
                     )
             yield from self._unenforced_counters(ctx, analysis, facts)
 
