@@ -5,9 +5,11 @@ from __future__ import annotations
 import ast
 import string
 import textwrap
+from pathlib import Path
 
 import pytest
 
+from realcode.analysis.findings import Finding
 from realcode.analysis.security import DEFAULT_SOURCES, AnalysisContext, check_sources, scan_code
 from realcode.analysis.security.engine.cfg import build_cfg
 from realcode.analysis.security.engine.dataflow import Budget, ModuleAnalysis
@@ -89,6 +91,17 @@ def test_huge_literal() -> None:
 def test_oversized_source_is_reported_not_scanned() -> None:
     findings = scan_code("x = 1\n" * 400_000)
     assert [f.rule_id for f in findings] == ["RC-BUDGET"]
+
+
+def test_standard_library_modules_scan_without_errors() -> None:
+    """Real, varied code (match statements, nested scopes, generators, decorators) never raises."""
+    lib = Path(ast.__file__).parent
+    files = sorted(lib.glob("*.py"))[::12][:25]
+    assert len(files) >= 10
+    for f in files:
+        findings = scan_code(f.read_text(errors="ignore"), path=str(f))
+        assert all(isinstance(x, Finding) for x in findings)
+        assert not any(x.rule_id == "RC-SYNTAX" for x in findings), f
 
 
 def test_recursive_functions_terminate() -> None:
