@@ -219,3 +219,29 @@ def test_vllm_adapter_follows_the_documented_api(
     assert [[c.index for c in row] for row in rows] == [[0, 1], [0, 1]]
     assert rows[0][1].text == "answer 1 " and rows[0][1].finish_reason == "stop"
     assert rows[1][0].prompt_tokens == len(expected_ids[1]) and rows[1][1].completion_tokens == 4
+
+
+def test_server_api_key(hf_generator: HFGenerator, monkeypatch: pytest.MonkeyPatch) -> None:
+    from realcode.generation import EndpointError
+
+    params = SamplingParams(max_new_tokens=3, seed=2)
+    with ServerThread(hf_generator, api_key="s3cret") as server:
+        assert httpx.get(f"{server.base_url}/models").status_code == 401
+        with (
+            OpenAIGenerator(hf_generator.model, base_url=server.base_url, max_retries=0) as anonymous,
+            pytest.raises(EndpointError, match="HTTP 401.*missing or wrong API key"),
+        ):
+            anonymous.generate([chat("hi")], params)
+        monkeypatch.setenv("TINY_SERVER_KEY", "s3cret")
+        with OpenAIGenerator(
+            hf_generator.model, base_url=server.base_url, api_key_env="TINY_SERVER_KEY"
+        ) as keyed:
+            got = keyed.generate([chat("hi")], params)
+    assert got[0][0].text == hf_generator.generate([chat("hi")], params)[0][0].text
+
+
+def test_server_main_needs_the_named_key(tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from realcode.generation.openai_server import main as server_main
+
+    code = server_main(["--model", str(tiny_model_dir), "--api-key-env", "REALCODE_NO_SUCH_VARIABLE"])
+    assert code == 2 and "REALCODE_NO_SUCH_VARIABLE" in capsys.readouterr().err

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import sys
 import threading
 import time
@@ -169,8 +170,14 @@ def create_app(
     max_batch: int = 32,
     batch_wait_s: float = 0.05,
     default_max_tokens: int = 512,
+    api_key: str | None = None,
 ) -> Any:
-    """A FastAPI application serving ``generator`` under the name ``model_name`` (default: its model)."""
+    """A FastAPI application serving ``generator`` under the name ``model_name`` (default: its model).
+
+    With ``api_key``, every request must carry ``Authorization: Bearer <api_key>``.
+    """
+    import hmac
+
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
 
@@ -190,6 +197,16 @@ def create_app(
                 await task
 
     app = FastAPI(title="realcode OpenAI-compatible server", lifespan=lifespan)
+
+    if api_key:
+        expected = f"Bearer {api_key}".encode()
+
+        @app.middleware("http")
+        async def _authorize(request: Request, call_next: Any) -> Any:
+            given = request.headers.get("authorization", "").encode()
+            if not hmac.compare_digest(given, expected):  # constant time: the key is a secret
+                return _error(401, "missing or wrong API key", "invalid_request_error", "invalid_api_key")
+            return await call_next(request)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> Any:
@@ -326,6 +343,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--batch-wait-ms", type=float, default=50.0, help="how long a request waits for others to batch with"
     )
+    parser.add_argument(
+        "--api-key-env", help="require clients to send the key held by this environment variable (Bearer)"
+    )
     parser.add_argument("--device", help="hf back-end: cpu, cuda, cuda:1 ... (default: cuda when available)")
     args = parser.parse_args(argv)
 
@@ -334,6 +354,15 @@ def main(argv: list[str] | None = None) -> int:
     from realcode.generation.factory import make_generator
     from realcode.generation.types import GenerationError
 
+    api_key = None
+    if args.api_key_env:
+        api_key = os.environ.get(args.api_key_env)
+        if not api_key:
+            print(
+                f"error: the environment variable {args.api_key_env} (--api-key-env) is not set",
+                file=sys.stderr,
+            )
+            return 2
     options: dict[str, Any] = {"device": args.device} if args.backend == "hf" and args.device else {}
     backend: Literal["hf", "vllm"] = args.backend
     try:
@@ -346,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         model_name=args.served_name,
         max_batch=args.max_batch,
         batch_wait_s=args.batch_wait_ms / 1000,
+        api_key=api_key,
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
