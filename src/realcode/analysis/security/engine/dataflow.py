@@ -52,6 +52,8 @@ from realcode.analysis.security.engine.taint import State, Taint, join_all, join
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 _CRLF = frozenset({"log", "header"})
 _MARKUP_RE = re.compile(r"<\s*/?\s*[A-Za-z][\w:-]*[^<>]*>|<\s*[A-Za-z][\w:-]*\s|<!--|<\?xml")
+# A literal that pins the host of a URL: "scheme://host/" (a delimiter after the host) or a "/path" (one slash).
+_FIXED_HOST = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://[^/?#{}]+[/?#]|/(?![/\\{]))")
 _WEB_DECORATORS = frozenset({"route", "get", "post", "put", "delete", "patch", "api_view", "websocket"})
 
 
@@ -763,6 +765,14 @@ class ModuleAnalysis:
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and "/" in node.value:
                 after_slash = True
             marked.append(part.clear({MARK_JOINED}) if after_slash and part is not None else part)
+        first = nodes[0] if nodes else None
+        if (
+            isinstance(first, ast.Constant)
+            and isinstance(first.value, str)
+            and _FIXED_HOST.match(first.value)
+        ):
+            # text after "https://host/" or "/path" cannot change where the URL points
+            marked = [p.clear({"url"}) if p is not None else None for p in marked]
         t = join_all(marked)
         assert t is not None
         literal = "".join(n.value for n in nodes if isinstance(n, ast.Constant) and isinstance(n.value, str))
@@ -855,6 +865,8 @@ class ModuleAnalysis:
                         return recv.clear(_CRLF).join(arg_ts[1] if len(arg_ts) > 1 else None)
             if meth == "format" and isinstance(func, ast.Attribute):
                 fmt = self._format_literal(func.value)
+                if fmt is not None and args is not None and _FIXED_HOST.match(fmt):
+                    args = args.clear({"url"})
                 t = join_all([recv, args])
                 if t is not None and fmt is not None and has_markup(fmt):
                     return t.clear({"html"})
