@@ -32,8 +32,9 @@ VIEWS = ("any", "right_cwe")
 SUBSETS = ("tested", "rule_based")
 SPLITS = ("all", "test")
 
-# Children of a CWE in MITRE's research view (CWE-1000), limited to the CWEs these detectors report. A finding
-# of a child CWE is a finding of its parent's weakness (an OS command injection is an injection).
+# Descendants of a CWE in MITRE's research view (CWE-1000), limited to the CWEs these detectors report. A
+# finding of a descendant is a finding of its ancestor's weakness (an OS command injection is an injection).
+# CWE-117 (log neutralization) sits under CWE-116, not CWE-74, and CWE-95 under CWE-94, not CWE-77.
 CWE_CHILDREN: dict[str, frozenset[str]] = {
     "CWE-74": frozenset(
         {
@@ -46,7 +47,6 @@ CWE_CHILDREN: dict[str, frozenset[str]] = {
             "CWE-94",
             "CWE-95",
             "CWE-113",
-            "CWE-117",
             "CWE-643",
             "CWE-917",
             "CWE-943",
