@@ -57,6 +57,7 @@ class EvalConfig(BaseModel):
     template: Literal["real", "plain"] = "real"
     extract: Literal["last", "first", "raw"] = "last"
     limit: int | None = None
+    task_ids: list[str] | None = None  # evaluate only these tasks (in the benchmark's order)
     name: str | None = None
 
     def source(self) -> str:
@@ -138,6 +139,12 @@ class EvalRun:
     def tasks(self) -> list[Task]:
         if self._tasks is None:
             tasks = load_tasks(self.config.benchmark, self.config.split, self.config.data)
+            if self.config.task_ids is not None:
+                wanted = set(self.config.task_ids)
+                missing = wanted - {t.id for t in tasks}
+                if missing:
+                    raise EvalError(f"unknown task ids for {self.config.benchmark}: {', '.join(sorted(missing))}")
+                tasks = [t for t in tasks if t.id in wanted]
             if self.config.limit is not None:
                 tasks = tasks[: self.config.limit]
             if not tasks:

@@ -150,6 +150,10 @@ def _bwrap_command(python: str) -> list[str]:
         "--ro-bind",
         str(WORKER_DIR),
         SANDBOX_WORKER_DIR,
+        # --perms applies to the next mount only: both scratch directories are sticky and world-writable, so
+        # that a job's uid can write there as in any /tmp (the worker empties them after every job).
+        "--perms",
+        "1777",
         "--tmpfs",
         "/tmp",
         "--perms",
