@@ -173,30 +173,58 @@ class PredictableSecret(Rule):
                 return "is formatted into a token"
         return None
 
-    def _sink(self, facts: ModuleFacts, call: ast.Call, func: Any) -> str | None:
-        """The random value flows (through local assignments) into an argument that must be secret."""
+    def _sink(self, facts: ModuleFacts, call: ast.Call, func: Any, depth: int = 0) -> str | None:
+        """The value of ``call`` flows (through local assignments, and through the return value of the
+        enclosing function into its callers, two levels deep) into an argument that must be secret."""
         tainted = _names_holding(facts, call, func)
         scope: Any = func if func is not None else facts.tree
-        nodes = walk_function(scope) if func is not None else ast.walk(scope)
+        nodes = list(walk_function(scope) if func is not None else ast.walk(scope))
         for node in nodes:
             if not isinstance(node, ast.Call):
                 continue
             name = facts.call_name(node)
-            args: list[ast.expr] = []
-            if name in SECRET_ARGUMENTS:
-                for pos, kw in SECRET_ARGUMENTS[name]:
-                    arg = argument(node, pos, kw) if pos >= 0 else (argument(node, 99, kw))
-                    if arg is not None:
-                        args.append(arg)
-            elif name is not None and name.startswith(_CIPHER_PREFIXES) and name.endswith(".new"):
-                args = [*node.args[:1], *(k.value for k in node.keywords if k.arg in {"key", "iv", "nonce"})]
-                args += [a for i, a in enumerate(node.args) if i >= 2]
-            elif isinstance(node.func, ast.Attribute) and node.func.attr == "set_cookie":
-                args = [*node.args[1:2], *(k.value for k in node.keywords if k.arg == "value")]
-            for arg in args:
-                if call in set(ast.walk(arg)) or names_in(arg) & tainted:
+            for arg in _secret_arguments(facts, node, name):
+                if _carries(arg, call, tainted):
                     return f"reaches {name or 'set_cookie'}, which needs an unpredictable value"
+        if depth >= 2 or not isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef):
+            return None
+        returned = any(
+            isinstance(node, ast.Return) and node.value is not None and _carries(node.value, call, tainted)
+            for node in nodes
+        )
+        if not returned:
+            return None
+        for caller in facts.nodes:
+            if (
+                isinstance(caller, ast.Call)
+                and isinstance(caller.func, ast.Name)
+                and caller.func.id == func.name
+                and caller is not call
+            ):
+                why = self._sink(facts, caller, facts.enclosing_function(caller), depth + 1)
+                if why is not None:
+                    return f"is returned by {func.name}() and {why.removeprefix('is returned by ')}"
         return None
+
+
+def _carries(expr: ast.expr, call: ast.Call, tainted: set[str]) -> bool:
+    return any(node is call for node in ast.walk(expr)) or bool(names_in(expr) & tainted)
+
+
+def _secret_arguments(facts: ModuleFacts, node: ast.Call, name: str | None) -> list[ast.expr]:
+    """The arguments of ``node`` that must hold an unpredictable value."""
+    args: list[ast.expr] = []
+    if name in SECRET_ARGUMENTS:
+        for pos, kw in SECRET_ARGUMENTS[name]:
+            arg = argument(node, pos, kw) if pos >= 0 else argument(node, 99, kw)
+            if arg is not None:
+                args.append(arg)
+    elif name is not None and name.startswith(_CIPHER_PREFIXES) and name.endswith(".new"):
+        args = [*node.args[:1], *(k.value for k in node.keywords if k.arg in {"key", "iv", "nonce"})]
+        args += [a for i, a in enumerate(node.args) if i >= 2]
+    elif isinstance(node.func, ast.Attribute) and node.func.attr == "set_cookie":
+        args = [*node.args[1:2], *(k.value for k in node.keywords if k.arg == "value")]
+    return args
 
 
 def _names_holding(facts: ModuleFacts, call: ast.Call, func: Any) -> set[str]:
