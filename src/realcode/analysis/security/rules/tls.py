@@ -28,7 +28,7 @@ def _is_cert_none(facts: ModuleFacts, node: ast.AST | None) -> bool:
     if node is None:
         return False
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value.lower() == "none"
+        return node.value.lower() in {"none", "cert_none"}
     name = facts.qualified_name(node)
     return name in {"ssl.CERT_NONE", "ssl.VerifyMode.CERT_NONE"}
 
@@ -61,6 +61,7 @@ class VerificationDisabled(Rule):
 
     def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
         facts = facts_of(ctx)
+        aiohttp = facts.imports_any("aiohttp")  # where ssl=False means "do not verify"
         for node in facts.nodes:
             if isinstance(node, ast.Call):
                 name = facts.call_name(node)
@@ -70,6 +71,9 @@ class VerificationDisabled(Rule):
                 verify = keyword(node, "verify")
                 if _is_false(verify):
                     yield self.finding(ctx, node, "verify=False accepts any certificate (man-in-the-middle)")
+                    continue
+                if aiohttp and (_is_false(keyword(node, "ssl")) or _is_false(keyword(node, "verify_ssl"))):
+                    yield self.finding(ctx, node, "aiohttp with ssl=False accepts any certificate")
                     continue
                 for kw in ("cert_reqs", "ssl_cert_reqs", "verify_mode"):
                     if _is_cert_none(facts, keyword(node, kw)):
