@@ -104,10 +104,31 @@ def _raw_mapping(node: ast.AST, facts: FunctionFacts) -> bool:
     if isinstance(node, ast.Name) and any(_web_mapping(v) for v in facts.bindings.get(node.id, [])):
         return True
     if isinstance(node, ast.Name) and node.id not in facts.params:
-        for value in facts.bindings.get(node.id, []):
+        values = facts.bindings.get(node.id, [])
+        for value in values:
             if isinstance(value, ast.DictComp) and any(gen.ifs for gen in value.generators):
                 return False
+        # A mapping the function builds itself (``picked = {}`` then filled key by key) is filtered when every
+        # key written into it was tested first.
+        if values and all(
+            (isinstance(v, ast.Dict) and not v.keys)
+            or (isinstance(v, ast.Call) and call_name(v) == "dict" and not v.args)
+            for v in values
+        ):
+            return not _filled_with_checked_keys(node.id, facts)
     return bool(facts.params_of(node))
+
+
+def _filled_with_checked_keys(name: str, facts: FunctionFacts) -> bool:
+    """Whether every ``name[key] = ...`` in the function is dominated by a test on ``key``."""
+    for node in facts.of_type(ast.Assign):
+        assert isinstance(node, ast.Assign)
+        for t in node.targets:
+            if isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name) and t.value.id == name:
+                keys = set(names_in(t.slice))
+                if not any(keys & set(names_in(g.test)) for g in dominating_tests(facts, node)):
+                    return False
+    return True
 
 
 def _indexed_by_loop(facts: FunctionFacts, loop: ast.For | ast.comprehension, mapping: str) -> bool:
