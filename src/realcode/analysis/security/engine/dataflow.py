@@ -31,6 +31,7 @@ from realcode.analysis.security.engine.guards import (
 from realcode.analysis.security.engine.models import (
     FULL_SANITIZER_PREFIXES,
     FULL_SANITIZERS,
+    MARK_BUILT,
     MARK_JOINED,
     MARK_NORMALIZED,
     MUTATORS,
@@ -776,6 +777,8 @@ class ModuleAnalysis:
         t = join_all(marked)
         assert t is not None
         literal = "".join(n.value for n in nodes if isinstance(n, ast.Constant) and isinstance(n.value, str))
+        if literal:
+            t = t.clear({MARK_BUILT})
         if literal and has_markup(literal):
             return t.clear({"html"})
         return t
@@ -867,6 +870,8 @@ class ModuleAnalysis:
                 fmt = self._format_literal(func.value)
                 if fmt is not None and args is not None and _FIXED_HOST.match(fmt):
                     args = args.clear({"url"})
+                if args is not None:
+                    args = args.clear({MARK_BUILT})
                 t = join_all([recv, args])
                 if t is not None and fmt is not None and has_markup(fmt):
                     return t.clear({"html"})
@@ -875,7 +880,7 @@ class ModuleAnalysis:
                 # mapping lookup: the key selects an entry, it does not flow into it
                 return join_all([recv, *arg_ts[1:]])
             if meth == "join" and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Constant):
-                return args
+                return args.clear({MARK_BUILT}) if args is not None else None
         if meth is not None:
             return recv.join(args) if recv is not None else args
         return args

@@ -30,6 +30,7 @@ ALL: frozenset[str] = KINDS
 
 # Marks live in the same per-origin set as cleared kinds (joined by intersection: "holds on every path").
 MARK_NORMALIZED = "+norm"  # path passed through realpath/abspath/normpath/resolve
+MARK_BUILT = "+built"  # text assembled by string building (concatenation, f-string, %, format, join)
 MARK_JOINED = "+joined"  # text appended to a base path (os.path.join(base, x), base / x, f"{base}/{x}")
 PARAM_ORIGIN_PREFIX = "param:"  # origins that are parameters of a source function (see Taint.external)
 PATH_JOINERS = frozenset({"os.path.join", "posixpath.join", "ntpath.join"})
@@ -109,6 +110,16 @@ OPAQUE_RESULTS = frozenset(
         "subprocess.getstatusoutput",
         "os.system",
         "os.popen",
+        # framework responses built from files, templates or redirects are not the text of their arguments
+        "flask.send_file",
+        "flask.send_from_directory",
+        "flask.render_template",
+        "flask.redirect",
+        "flask.abort",
+        "django.shortcuts.render",
+        "django.shortcuts.redirect",
+        "django.http.FileResponse",
+        "django.http.HttpResponseRedirect",
     }
 )
 FULL_SANITIZER_PREFIXES = ("hashlib.", "hmac.new", "zlib.crc32", "binascii.crc32")
@@ -173,6 +184,10 @@ SANITIZERS: dict[str, frozenset[str]] = {
     "ast.literal_eval": frozenset({"code", "deser"}),
     "json.loads": frozenset({"code", "deser", "xml"}),
     "repr": frozenset({"log", "header"}),
+    "psycopg2.sql.Identifier": frozenset({"sql"}),
+    "psycopg2.sql.Literal": frozenset({"sql"}),
+    "psycopg.sql.Identifier": frozenset({"sql"}),
+    "psycopg.sql.Literal": frozenset({"sql"}),
     "flask.url_for": frozenset({"url", "html", "header", "path"}),
     "flask.jsonify": frozenset({"html", "header", "log"}),
     "django.urls.reverse": frozenset({"url", "html", "header", "path"}),

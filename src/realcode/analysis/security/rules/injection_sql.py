@@ -6,6 +6,7 @@ import ast
 
 from realcode.analysis.findings import Confidence, Severity
 from realcode.analysis.security.context import AnalysisContext
+from realcode.analysis.security.engine.models import MARK_BUILT
 from realcode.analysis.security.engine.sinks import Sink
 from realcode.analysis.security.rules.base import TaintSinkRule, register
 
@@ -83,6 +84,11 @@ class SQLInjection(TaintSinkRule):
     )
 
     def accept(self, ctx: AnalysisContext, call: ast.Call, arg: ast.expr, sink: Sink) -> bool:
+        t = ctx.taint_of(arg)
+        # query *text* assembled from a parameter, or any external text; a parameter that is the whole query is
+        # the function's contract (`def run(cur, sql): cur.execute(sql)`), and ORM statements are not text
+        if t is None or not t.live_where("sql", MARK_BUILT, external=True):
+            return False
         if sink.names:
             return True
         # `.execute` is a common method name: require a database API in the module
