@@ -2,13 +2,15 @@
 
 A string literal given to an API *where that API takes a credential*: the ``password=``/``passwd=`` keyword of
 database, HTTP, mail and directory clients, the password argument of ``login()``, the key of ``hmac.new``, of
-``jwt.encode``/``jwt.decode`` and of symmetric ciphers, Flask's ``secret_key``. The parameter of the API
-decides, never the name of the variable the literal is stored in.
+``jwt.encode``/``jwt.decode`` and of symmetric ciphers, Flask's ``secret_key``, and connection URLs that carry
+a password (``postgresql://app:hunter2@db/app``). The parameter of the API decides, never the name of the
+variable the literal is stored in.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
@@ -48,6 +50,8 @@ KEY_ARGUMENTS: dict[str, tuple[int, str | None]] = {
 }
 _CIPHER_PREFIXES = ("Crypto.Cipher.", "Cryptodome.Cipher.")
 _LOGIN_METHODS = {"login": 1, "pass_": 0, "simple_bind_s": 1, "bind_s": 1}
+# a connection URL with a password in it: scheme://user:password@host (placeholders like {pw}, $PW, %s skipped)
+_URL_WITH_PASSWORD = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:(?P<pw>[^/\s@]+)@[^\s]")
 
 
 def _secret_literal(facts: ModuleFacts, expr: ast.expr | None) -> str | None:
@@ -79,7 +83,7 @@ class HardcodedCredential(Rule):
     confidence = Confidence.MEDIUM
     blind_spots = (
         "Only literals written at the call are seen: a literal first stored in a variable or a module "
-        "constant and passed later is not followed; secrets inside connection strings (DSNs, URLs) are not parsed."
+        "constant and passed later is not followed; key=value DSN strings are not parsed (URLs with a password are)."
     )
 
     def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
@@ -112,6 +116,12 @@ class HardcodedCredential(Rule):
             arg = argument(call, _LOGIN_METHODS[call.func.attr], "password")
             if _secret_literal(facts, arg) and arg is not None:
                 yield self.finding(ctx, arg, f"hard-coded password given to {call.func.attr}()")
+        for arg in [*call.args, *(k.value for k in call.keywords)]:
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                m = _URL_WITH_PASSWORD.match(arg.value)
+                if m and not m.group("pw").startswith(("{", "$", "%", "<", "*")):
+                    yield self.finding(ctx, arg, "connection URL with a hard-coded password")
+                    return
         for kw in call.keywords:
             if kw.arg == "auth" and isinstance(kw.value, ast.Tuple) and len(kw.value.elts) == 2:
                 secret = kw.value.elts[1]
