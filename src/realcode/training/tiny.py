@@ -211,7 +211,7 @@ def build_tiny_model(
     # A private generator state so that building does not disturb (or depend on) the caller's global RNG use.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = Qwen2ForCausalLM(config)
+        model = Qwen2ForCausalLM(config)  # type: ignore[no-untyped-call]
     model.generation_config.eos_token_id = config.eos_token_id
     model.generation_config.pad_token_id = config.pad_token_id
     model.generation_config.bos_token_id = None
