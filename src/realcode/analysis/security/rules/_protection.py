@@ -649,11 +649,13 @@ class Analysis:
         return self._all
 
 
-_CACHE: list[Analysis] = []
+#: Attribute under which the facts are kept on the analysis context (one context per scanned module).
+_CONTEXT_SLOT = "_protection_analysis"
 
 
 def analysis_of(ctx: object) -> Analysis | None:
-    """Facts of the module behind ``ctx`` (an ``AnalysisContext``), cached for the rules run on the same tree."""
+    """Facts of the module behind ``ctx`` (an ``AnalysisContext``), computed once and kept on the context for the
+    other protection rules of the same scan."""
     tree = getattr(ctx, "tree", None) or getattr(ctx, "module", None)
     if not isinstance(tree, ast.Module):
         return None
@@ -662,8 +664,14 @@ def analysis_of(ctx: object) -> Analysis | None:
         entry = None
     raw_sources = getattr(ctx, "sources", None)
     sources = frozenset(raw_sources) if isinstance(raw_sources, set | frozenset) else None
-    if _CACHE and _CACHE[0].tree is tree and _CACHE[0].entry == entry and _CACHE[0].sources == sources:
-        return _CACHE[0]
+    cached = getattr(ctx, _CONTEXT_SLOT, None)
+    if (
+        isinstance(cached, Analysis)
+        and cached.tree is tree
+        and cached.entry == entry
+        and cached.sources == sources
+    ):
+        return cached
     nodes_of = getattr(ctx, "nodes_of", None)
     find: NodesOf = nodes_of if callable(nodes_of) else _walker(tree)
     module = ModuleFacts.of(tree, find)
@@ -675,5 +683,8 @@ def analysis_of(ctx: object) -> Analysis | None:
         # Parameters are not attacker data in this scan, except a web route's (its URL and form fields).
         chosen = [fn for fn in chosen if "web" in sources and is_route_handler(fn)]
     result = Analysis(tree, entry, module, [FunctionFacts.of(fn) for fn in chosen], find, sources)
-    _CACHE[:] = [result]
+    try:
+        setattr(ctx, _CONTEXT_SLOT, result)  # kept with the context, so concurrent scans never share it
+    except (AttributeError, TypeError):
+        pass  # a context that takes no attributes: the facts are recomputed per rule
     return result
