@@ -126,9 +126,11 @@ def scan_command(
         found = scan_code(code, entry=entry, sources=source_kinds, path=name, select=selected, ignore=ignored)
         report.findings.extend(found if no_suppress else apply_suppressions(found, code))
     if maintainability and codes:
-        extra = _maintainability(
-            codes, {f.location.path for f in report.findings if f.rule_id == "RC-SYNTAX"}
-        )
+        unparsable = {f.location.path for f in report.findings if f.rule_id == "RC-SYNTAX"}
+        try:
+            extra = _maintainability(codes, unparsable)
+        except Exception as exc:  # mypy or ruff missing or crashing: say so, no traceback
+            raise _fail(f"maintainability analysis failed: {type(exc).__name__}: {exc}") from None
         if not no_suppress:
             by_path = dict(codes)
             extra = [g for f in extra for g in apply_suppressions([f], by_path.get(f.location.path, ""))]
