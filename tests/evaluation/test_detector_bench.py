@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from realcode.analysis.findings import Finding
 from realcode.cli import app
 from realcode.evaluation.detector_bench import (
     Confusion,
@@ -165,4 +164,3 @@ def test_realcode_findings_feed_detections() -> None:
 
     run = RealcodeDetector().run([Program("import os\nos.chmod('/x', 0o777)\n"), Program("x = 1\n")])
     assert run.detections[0].cwes == frozenset({"CWE-732"}) and not run.detections[1].flagged
-    assert isinstance(Finding, type)
