@@ -54,7 +54,9 @@ class NoSQLInjection(Rule):
     severity = Severity.HIGH
     confidence = Confidence.MEDIUM
     blind_spots = (
-        "Only pymongo-style APIs in modules importing a MongoDB driver; ODM query builders are trusted."
+        "Only pymongo-style APIs in modules importing a MongoDB driver; field values taken from function "
+        "parameters are trusted to be scalars (only external data is assumed to smuggle operator documents); "
+        "ODM query builders are trusted."
     )
 
     def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
@@ -72,7 +74,10 @@ class NoSQLInjection(Rule):
                         continue
                     key = ctx.const_str(k) if k is not None else None
                     kind = "code" if key == "$where" else "nosql"
-                    if t.is_live(kind):
+                    # a field value is an operator document only when it comes from parsed external input
+                    # (JSON bodies, query strings); `$where` code is dangerous from anywhere
+                    live = t.live_where(kind, external=True) if kind == "nosql" else t.live(kind)
+                    if live:
                         yield self.finding(
                             ctx,
                             call,

@@ -3,7 +3,11 @@ catastrophically (ReDoS). Catastrophic literal patterns are the business of ``re
 
 from __future__ import annotations
 
+import ast
+
 from realcode.analysis.findings import Confidence, Severity
+from realcode.analysis.security.context import AnalysisContext
+from realcode.analysis.security.engine.models import MARK_BUILT
 from realcode.analysis.security.engine.sinks import Sink
 from realcode.analysis.security.rules.base import TaintSinkRule, register
 
@@ -38,5 +42,11 @@ class RegexInjection(TaintSinkRule):
         ),
     )
     blind_spots = (
-        "Patterns passed to third-party search APIs (pandas `str.contains`, SQL REGEXP) are not modelled."
+        "A parameter that is the whole pattern (`def grep(pattern, text)`) is the function's contract and is "
+        "not reported; patterns built from parameters and external patterns are. Patterns passed to "
+        "third-party search APIs (pandas `str.contains`, SQL REGEXP) are not modelled."
     )
+
+    def accept(self, ctx: AnalysisContext, call: ast.Call, arg: ast.expr, sink: Sink) -> bool:
+        t = ctx.taint_of(arg)
+        return t is not None and bool(t.live_where("regex", MARK_BUILT, external=True))
