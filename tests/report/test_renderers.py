@@ -60,9 +60,9 @@ def test_text_shows_location_rule_cwe_and_indented_trace(report: ScanReport) -> 
     after = text.split(line, 1)[1].splitlines()
     assert after[1] == "  trace:"
     assert after[2].startswith("    pkg/app.py:") and "(source)" in after[2]
-    assert text.rstrip().endswith(
-        f"{len(report.findings)} findings in 2 files (" + text.rstrip().split("(")[-1]
-    )
+    by_severity = ", ".join(f"{k} {v}" for k, v in report.counts().items())
+    assert text.endswith(f"{len(report.findings)} findings in 2 files ({by_severity})\n")
+    assert by_severity.startswith(("critical", "high"))
 
 
 def test_text_for_no_findings() -> None:
