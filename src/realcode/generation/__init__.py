@@ -8,6 +8,8 @@ Importing this package is cheap: torch, transformers, vLLM and httpx are importe
 them, when it is created.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from realcode.generation.factory import BACKENDS, make_generator
 from realcode.generation.types import (
     BackendName,
@@ -20,6 +22,27 @@ from realcode.generation.types import (
     SamplingParams,
 )
 
+if TYPE_CHECKING:
+    from realcode.generation.backend_hf import HFGenerator
+    from realcode.generation.backend_openai import OpenAIGenerator
+    from realcode.generation.backend_vllm import VLLMGenerator
+
+# Back-end classes load on first use, so that importing the package does not import torch or httpx.
+_LAZY = {
+    "HFGenerator": "realcode.generation.backend_hf",
+    "OpenAIGenerator": "realcode.generation.backend_openai",
+    "VLLMGenerator": "realcode.generation.backend_vllm",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'realcode.generation' has no attribute {name!r}")
+
+
 __all__ = [
     "BACKENDS",
     "BackendName",
@@ -27,8 +50,11 @@ __all__ = [
     "EndpointError",
     "GenerationError",
     "Generator",
+    "HFGenerator",
     "ModelNotAvailableError",
+    "OpenAIGenerator",
     "PromptTooLongError",
     "SamplingParams",
+    "VLLMGenerator",
     "make_generator",
 ]
