@@ -156,3 +156,21 @@ def test_console_script_in_a_subprocess(tree: Path) -> None:
     )
     assert proc.returncode == 1, proc.stderr
     assert json.loads(proc.stdout)["summary"]["findings"] == 2
+
+
+def test_sarif_of_every_fixture_validates(tmp_path: Path) -> None:
+    import jsonschema
+
+    from realcode.analysis.report import SARIF_SCHEMA_PATH
+
+    fixtures = Path(__file__).parents[1] / "security" / "fixtures"
+    out = tmp_path / "all.sarif"
+    result = runner.invoke(app, ["scan", str(fixtures), "--format", "sarif", "--output", str(out)])
+    assert result.exit_code == 1, result.output
+    doc = json.loads(out.read_text())
+    jsonschema.validate(doc, json.loads(SARIF_SCHEMA_PATH.read_text()), cls=jsonschema.Draft4Validator)
+    run = doc["runs"][0]
+    assert len(run["results"]) > 100
+    assert any("codeFlows" in r for r in run["results"])
+    cwes = {r["properties"].get("cwe") for r in run["results"]}
+    assert {"CWE-327", "CWE-338", "CWE-295", "CWE-798", "CWE-377", "CWE-732", "CWE-281", "CWE-1333"} <= cwes
