@@ -245,3 +245,21 @@ def test_server_main_needs_the_named_key(tiny_model_dir: Path, capsys: pytest.Ca
 
     code = server_main(["--model", str(tiny_model_dir), "--api-key-env", "REALCODE_NO_SUCH_VARIABLE"])
     assert code == 2 and "REALCODE_NO_SUCH_VARIABLE" in capsys.readouterr().err
+
+
+def test_importing_the_packages_stays_light() -> None:
+    """``realcode.generation`` and ``realcode.training`` import no heavy dependency until a back-end is built."""
+    probe = (
+        "import sys, realcode.generation, realcode.training, realcode.training.tiny\n"
+        "from realcode.generation import SamplingParams, make_generator\n"
+        "heavy = sorted(m for m in ('torch', 'transformers', 'vllm', 'httpx', 'fastapi', 'uvicorn') if m in sys.modules)\n"
+        "print(','.join(heavy))\n"
+    )
+    source_root = str(Path(realcode.__file__).resolve().parents[1])
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [source_root, os.environ.get("PYTHONPATH")])),
+    }
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
