@@ -22,6 +22,9 @@ _REFERENCES = ("patched", "vulnerable", "canonical")
 
 def register(app: typer.Typer) -> None:
     """Add the ``data`` command group to the ``realcode`` app."""
+    from realcode.cli.data_export import export
+
+    data_app.command("export")(export)
     app.add_typer(data_app, name="data")
 
 
