@@ -52,7 +52,11 @@ from realcode.analysis.security.engine.taint import State, Taint, join_all, join
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 _CRLF = frozenset({"log", "header"})
-_MARKUP_RE = re.compile(r"<\s*/?\s*[A-Za-z][\w:-]*[^<>]*>|<\s*[A-Za-z][\w:-]*\s|<!--|<\?xml")
+# Markup: a closing tag, a tag closed right away (<b>, <br/>) or carrying an attribute, an XML declaration or
+# a comment. "<Response [200]>"-style reprs are not markup.
+_MARKUP_RE = re.compile(
+    r"</\s*[A-Za-z][\w:.-]*\s*>|<[A-Za-z][\w:.-]*(?:\s*/?>|\s+[\w:.-]+\s*=)|<\?xml|<!--|<!DOCTYPE", re.I
+)
 # A literal that pins the host of a URL: "scheme://host/" (a delimiter after the host) or a "/path" (one slash).
 _FIXED_HOST = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://[^/?#{}]+[/?#]|/(?![/\\{]))")
 _WEB_DECORATORS = frozenset({"route", "get", "post", "put", "delete", "patch", "api_view", "websocket"})
