@@ -13,6 +13,7 @@ import pytest
 
 from realcode.analysis.security import scan_code
 from realcode.analysis.security.rules._protection import (
+    MAX_GUARDS,
     FunctionFacts,
     ModuleFacts,
     dominating_tests,
@@ -110,6 +111,15 @@ def test_a_test_after_the_operation_does_not_dominate_it() -> None:
         """
     )
     assert dominating_tests(facts, _call(facts, "sink")) == []
+
+
+def test_dominating_tests_are_bounded_and_nearest_first() -> None:
+    exits = "".join(f"    if a == {i}:\n        return {i}\n" for i in range(3 * MAX_GUARDS))
+    _, facts = _function(f"def f(a):\n{exits}    sink()\n")
+    guards = dominating_tests(facts, _call(facts, "sink"))
+    assert len(guards) == MAX_GUARDS
+    assert ast.unparse(guards[0].test) == f"a == {3 * MAX_GUARDS - 1}"
+    assert dominating_tests(facts, _call(facts, "sink")) is guards  # memoized per node
 
 
 def test_module_facts_know_stores_classes_and_imports() -> None:

@@ -22,6 +22,7 @@ structural dominance of tests, which the engine's boolean taint does not expose.
 from __future__ import annotations
 
 import ast
+import bisect
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -333,6 +334,18 @@ class FunctionFacts:
     defaulted: set[str]  # parameters with a default value (configuration rather than caller identity)
     by_type: dict[type[ast.AST], list[ast.AST]] = field(default_factory=dict)
     _outside: set[str] | None = None
+    guard_cache: dict[int, list[Guard]] = field(default_factory=dict)  # id(node) -> its dominating tests
+    _exits: dict[int, tuple[dict[int, int], list[tuple[int, list[Guard]]]]] = field(default_factory=dict)
+
+    def block_exits(self, block: list[ast.stmt]) -> tuple[dict[int, int], list[tuple[int, list[Guard]]]]:
+        """For a statement list: the position of each statement, and the early exits it contains in order."""
+        known = self._exits.get(id(block))
+        if known is None:
+            positions = {id(stmt): i for i, stmt in enumerate(block)}
+            exits = [(i, gs) for i, stmt in enumerate(block) if (gs := list(_exit_guards(stmt)))]
+            known = (positions, exits)
+            self._exits[id(block)] = known
+        return known
 
     @property
     def used_outside_tests(self) -> set[str]:
@@ -512,34 +525,57 @@ class Guard:
     exits: bool  # an early exit (``if bad: raise``) rather than an enclosing block
 
 
+#: At most this many dominating tests are collected for a node (innermost first): real code has a handful, and
+#: the bound keeps generated code with thousands of early exits linear.
+MAX_GUARDS = 64
+
+
 def dominating_tests(facts: FunctionFacts, node: ast.AST) -> list[Guard]:
-    """The tests that dominate ``node`` (see the module docstring), innermost first."""
+    """The tests that dominate ``node`` (see the module docstring), innermost first (at most :data:`MAX_GUARDS`)."""
+    cached = facts.guard_cache.get(id(node))
+    if cached is not None:
+        return cached
     out: list[Guard] = []
     for parent, child in facts.ancestors(node):
+        if len(out) >= MAX_GUARDS:
+            break
         if isinstance(parent, ast.If | ast.While):
-            if child in parent.body:
+            if child is parent.test:
+                pass
+            elif any(child is s for s in parent.body):
                 out.append(Guard(parent.test, True, False))
-            elif child in parent.orelse:
+            elif any(child is s for s in parent.orelse):
                 out.append(Guard(parent.test, False, False))
         elif isinstance(parent, ast.IfExp):
             if child is parent.body:
                 out.append(Guard(parent.test, True, False))
             elif child is parent.orelse:
                 out.append(Guard(parent.test, False, False))
-        elif isinstance(parent, ast.BoolOp) and isinstance(parent.op, ast.And) and child in parent.values:
-            idx = parent.values.index(child)  # type: ignore[arg-type]
-            out.extend(Guard(v, True, False) for v in parent.values[:idx])
+        elif isinstance(parent, ast.BoolOp) and isinstance(parent.op, ast.And):
+            for v in parent.values:
+                if v is child:
+                    break
+                out.append(Guard(v, True, False))
         elif isinstance(parent, ast.comprehension) and child is not parent.iter:
             out.extend(Guard(t, True, False) for t in parent.ifs)
         elif isinstance(parent, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
             for gen in parent.generators:
                 out.extend(Guard(t, True, False) for t in gen.ifs)
-        for block in _blocks(parent):
-            if child in block:
-                idx = block.index(child)  # type: ignore[arg-type]
-                for prev in reversed(block[:idx]):
-                    out.extend(_exit_guards(prev))
-    return out
+        if isinstance(child, ast.stmt):
+            for block in _blocks(parent):
+                positions, guards = facts.block_exits(block)
+                idx = positions.get(id(child))
+                if idx is None:
+                    continue
+                # Early exits before ``child`` in this block, nearest first.
+                k = bisect.bisect_left(guards, idx, key=lambda pair: pair[0])
+                for _, gs in reversed(guards[:k]):
+                    out.extend(gs)
+                    if len(out) >= MAX_GUARDS:
+                        break
+    result = out[:MAX_GUARDS]
+    facts.guard_cache[id(node)] = result
+    return result
 
 
 def _blocks(node: ast.AST) -> Iterable[list[ast.stmt]]:
