@@ -226,7 +226,7 @@ def test_call_summary_sink_inside_callee_has_trace() -> None:
     assert [(x.location.line, x.cwe) for x in findings] == [(3, "CWE-95")]
     notes = [s.note for s in findings[0].trace]
     assert notes[0].startswith("parameter `a` of f()")
-    assert any("passed to run()" in n for n in notes) and notes[-1] == "eval() (sink)"
+    assert any("passed to run()" in n for n in notes) and notes[-1] == "`eval` (sink)"
 
 
 def test_method_summaries_via_self() -> None:

@@ -77,7 +77,8 @@ class TaintSinkRule(Rule):
         return True
 
     def message(self, ctx: AnalysisContext, call: ast.Call, sink: Sink) -> str:
-        return f"{self.what} reaches {sink.label}"
+        name = ctx.call_name(call)
+        return f"{self.what} reaches {sink.label}" + (f" (`{name}`)" if name and name != sink.label else "")
 
     def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
         for call in ctx.tainted_calls():
@@ -92,7 +93,7 @@ class TaintSinkRule(Rule):
                         ctx,
                         call,
                         self.message(ctx, call, sink),
-                        ctx.trace(taint, call, f"{sink.label} (sink)"),
+                        ctx.trace(taint, call, f"`{ctx.call_name(call) or sink.label}` (sink)"),
                     )
                     break
                 else:

@@ -140,11 +140,12 @@ class _CommandRule(Rule):
                     continue
                 constant_program = leads_with_literal(ctx, shell_arg)
                 if constant_program == self.shell_constant_program:
+                    name = ctx.call_name(call) or sink.label
                     yield self.finding(
                         ctx,
                         call,
-                        self._message(sink.label, constant_program),
-                        ctx.trace(taint, call, f"{sink.label} (sink)"),
+                        self._message(f"{sink.label} (`{name}`)", constant_program),
+                        ctx.trace(taint, call, f"`{name}` (sink)"),
                     )
                 break
             else:
