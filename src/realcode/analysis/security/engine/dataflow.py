@@ -870,6 +870,10 @@ class ModuleAnalysis:
                     text = old.value if isinstance(old.value, str) else old.value.decode("latin-1")
                     if "\n" in text or "\r" in text:
                         return recv.clear(_CRLF).join(arg_ts[1] if len(arg_ts) > 1 else None)
+                    new = e.args[1] if len(e.args) > 1 else None
+                    if text == "<" and isinstance(new, ast.Constant) and "<" not in str(new.value):
+                        # without "<" no element can be opened (hand-written escaping)
+                        return recv.clear({"html"}).join(arg_ts[1] if len(arg_ts) > 1 else None)
             if meth == "format" and isinstance(func, ast.Attribute):
                 fmt = self._format_literal(func.value)
                 if fmt is not None and args is not None and _FIXED_HOST.match(fmt):

@@ -187,6 +187,10 @@ class GuardModel:
         value: ast.AST | None = None
         if isinstance(stmt, (ast.Expr, ast.Assign, ast.AnnAssign)):
             value = stmt.value
+        if isinstance(value, ast.Call) and self.local_function is not None:
+            callee = self.local_function(value)
+            if callee is not None:
+                return self._raising_checks(callee, value)
         if not isinstance(value, ast.Call) or not isinstance(value.func, ast.Attribute):
             return {}
         if value.func.attr == "relative_to":
@@ -440,6 +444,42 @@ class GuardModel:
                     out = _union(out, host)
                     continue
             target = bound.get(head)
+            if target:
+                out[target + ("." + rest if rest else "")] = kinds
+        return out
+
+    def _raising_checks(self, func: ast.FunctionDef | ast.AsyncFunctionDef, call: ast.Call) -> Refinement:
+        """``def check(p): if not valid(p): raise ...``: after ``check(x)`` returns, ``x`` is valid."""
+        params = [a.arg for a in func.args.args]
+        if params and params[0] in ("self", "cls"):
+            params = params[1:]
+        args = dict(zip(params, call.args, strict=False))
+        ref: Refinement = {}
+        saved = self._host_names
+        self._host_names = frozenset(p for p, a in args.items() if self._host_refinement(a, ALL) is not None)
+        try:
+            for stmt in func.body:
+                if (
+                    isinstance(stmt, ast.If)
+                    and is_terminal_block(stmt.body)
+                    and isinstance(stmt.body[-1], ast.Raise)
+                ):
+                    ref = _union(ref, self.refine(stmt.test, False, 1))
+                elif isinstance(stmt, ast.Assert):
+                    ref = _union(ref, self.refine(stmt.test, True, 1))
+        finally:
+            self._host_names = saved
+        out: Refinement = {}
+        for key, kinds in ref.items():
+            head, _, rest = key.partition(".")
+            if head not in args:
+                continue
+            if not rest:
+                host = self._host_refinement(args[head], kinds)
+                if host is not None:
+                    out = _union(out, host)
+                    continue
+            target = key_of(args[head])
             if target:
                 out[target + ("." + rest if rest else "")] = kinds
         return out
