@@ -163,6 +163,7 @@ def command(
     reward_preset: Annotated[str, typer.Option("--reward-preset", help="realcode reward preset")] = "real-seccodeplt",
     model: Annotated[str | None, typer.Option(help="local model dir (default: realcode's offline tiny model)")] = None,
     warmup: Annotated[bool, typer.Option("--warmup/--no-warmup", help="run one untimed step first")] = True,
+    threads: Annotated[int | None, typer.Option(min=1, help="torch CPU threads (default: torch's choice)")] = None,
 ) -> None:
     """One GRPO step on the tiny model on CPU: wall time split into generation, reward and update (medians)."""
     err = Console(stderr=True)
@@ -173,6 +174,9 @@ def command(
     import torch
     import transformers
     import trl
+
+    if threads is not None:
+        torch.set_num_threads(threads)
 
     from realcode.tasks import DataError, load_tasks
     from realcode.training.config import ConfigError, TrainConfig
@@ -220,9 +224,11 @@ def command(
     )
     for col in ("part", "wall s", "share of step", "wall ms per completion", "CPU s (this process)"):
         table.add_column(col, justify="left" if col == "part" else "right")
+    # Each part's share is the median of its per-step shares: medians of parts need not add up to the step's.
+    shares = {p: statistics.median(r[f"{p}_s"] / r["step_s"] for r in runs) for p in PARTS}
     for part in PARTS:
         table.add_row(
-            part, f"{medians[part]:.3f}", f"{100 * medians[part] / medians['step']:.0f}%",
+            part, f"{medians[part]:.3f}", f"{100 * shares[part]:.0f}%",
             f"{1000 * medians[part] / completions:.1f}", f"{cpu[part]:.3f}",
         )
     table.add_row("  of which log-prob forwards", f"{medians['logprob_forwards']:.3f}", "", "", "")
@@ -246,6 +252,7 @@ def command(
             },
             "median_s": medians,
             "median_cpu_s": cpu,
+            "median_share": shares,
             "repeats": runs,
             "warmup": warm,
             "reference_reward": reference,

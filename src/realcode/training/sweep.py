@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -266,7 +267,8 @@ def _train_once(cfg: TrainConfig, run_dir: Path, tasks: Sequence[Task] | None, s
                 "nothing was changed there: pass another --out to start a new sweep"
             )
     if marker.is_file():
-        final = Path(json.loads(marker.read_text(encoding="utf-8"))["final_model"])
+        # Relative to the alpha's directory, so that a sweep directory can be moved or copied whole.
+        final = (run_dir / json.loads(marker.read_text(encoding="utf-8"))["final_model"]).resolve()
         if (final / "config.json").is_file():
             say(f"alpha {alpha_label(cfg.alpha or 0.0)}: trained already ({final})")
             return final, False
@@ -275,7 +277,10 @@ def _train_once(cfg: TrainConfig, run_dir: Path, tasks: Sequence[Task] | None, s
     final = train(cfg, train_dir, tasks=tasks)
     # Written only after the final model is saved, so a run killed while saving is trained again (resumed).
     marker.write_text(
-        json.dumps({"final_model": str(final.resolve()), "seconds": time.perf_counter() - started}, indent=2),
+        json.dumps(
+            {"final_model": os.path.relpath(final.resolve(), run_dir.resolve()), "seconds": time.perf_counter() - started},
+            indent=2,
+        ),
         encoding="utf-8",
     )
     return final.resolve(), True
