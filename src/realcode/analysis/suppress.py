@@ -3,6 +3,9 @@
 A suppression comment silences findings that start or end on its line: all of them for a bare
 ``# realcode: ignore``, or only those whose rule id or CWE is listed in the brackets. Comments are found with
 :mod:`tokenize`, so the same text inside a string literal suppresses nothing.
+
+Suppressions are for people running ``realcode scan`` on their own code. ``scan_code`` does not apply them,
+and a reward must not either: a model rewarded through them would learn to write ``# realcode: ignore``.
 """
 
 from __future__ import annotations
