@@ -48,6 +48,10 @@ _NORM_METHODS = frozenset({"resolve", "absolute"})
 _VALIDATOR_METHODS = frozenset({"isdigit", "isalnum", "isalpha", "isidentifier", "isnumeric", "isdecimal"})
 _SCALAR_TYPES = frozenset({"int", "float", "bool", "complex", "uuid.UUID", "decimal.Decimal"})
 _URL_KIND = frozenset({"url"})
+_PATH_NORMALIZERS = frozenset({"os.path.realpath", "os.path.abspath", "os.path.normpath"})
+_IP_CLASSES = frozenset(
+    {"is_private", "is_loopback", "is_link_local", "is_reserved", "is_multicast", "is_unspecified"}
+)
 _PATH_KIND = frozenset({"path"})
 _CODE_KIND = frozenset({"code"})
 _REGEX_FLAGS = {
@@ -155,6 +159,13 @@ class GuardModel:
             return self._compare(test, outcome, depth)
         if isinstance(test, ast.Call):
             return self._call(test, outcome, depth)
+        if isinstance(test, ast.Attribute) and (
+            (test.attr in _IP_CLASSES and not outcome) or (test.attr == "is_global" and outcome)
+        ):
+            # the resolved address of the host is public: internal services are out of reach
+            ip_host = self._resolved_host(test.value)
+            if ip_host is not None:
+                return ip_host
         if not outcome and isinstance(test, (ast.Attribute, ast.Name)):
             # ``if parsed.netloc: reject`` -> on the other edge the URL has no host (a relative URL)
             host = self._host_refinement(test, ALL)
@@ -259,6 +270,35 @@ class GuardModel:
         for key in self._url_roots(base, 0):
             out[key] = out.get(key, frozenset()) | _URL_KIND
         return out
+
+    def _resolved_host(self, expr: ast.expr) -> Refinement | None:
+        """``ipaddress.ip_address(socket.gethostbyname(parsed.hostname))`` -> the URL the host came from."""
+        for _ in range(6):
+            if isinstance(expr, ast.Name):
+                d = self.defs(expr.id)
+                if d is None:
+                    return None
+                expr = d
+                continue
+            if (
+                isinstance(expr, ast.Call)
+                and expr.args
+                and qualify(expr.func, self.imports)
+                in (
+                    "ipaddress.ip_address",
+                    "ipaddress.IPv4Address",
+                    "ipaddress.IPv6Address",
+                    "socket.gethostbyname",
+                    "socket.getaddrinfo",
+                )
+            ):
+                expr = expr.args[0]
+                continue
+            if isinstance(expr, ast.Subscript):
+                expr = expr.value
+                continue
+            break
+        return self._host_refinement(expr, _URL_KIND)
 
     def _url_roots(self, expr: ast.expr, depth: int) -> list[str]:
         """The parsed URL and the strings it was parsed from (``p = urlparse(u)`` -> ``p``, ``u``)."""
@@ -563,6 +603,24 @@ class GuardModel:
         return result
 
     def _prefix_check(self, recv: ast.expr, prefix: ast.expr) -> Refinement:
+        # os.path.realpath(p).startswith(BASE): the check covers p (it names the same file)
+        for _ in range(2):
+            if (
+                isinstance(recv, ast.Call)
+                and recv.args
+                and qualify(recv.func, self.imports) in _PATH_NORMALIZERS
+            ):
+                key = key_of(recv.args[0])
+                return {key: _PATH_KIND} if key else {}
+            if (
+                isinstance(recv, ast.Call)
+                and isinstance(recv.func, ast.Name)
+                and recv.func.id == "str"
+                and recv.args
+            ):
+                recv = recv.args[0]
+                continue
+            break
         key = key_of(recv)
         if key is None:
             return {}
