@@ -17,7 +17,14 @@ protects the sink). Modelled guards:
   ``path`` only when ``p`` was normalized (``realpath``/``abspath``/``normpath``/``resolve``) on every path;
   ``p.resolve().relative_to(base)`` as a statement (it raises on failure) does too;
 * element-wise checks: ``all(cond(v) for v in L)``, ``not any(...)``, and ``for v in L: if bad(v): raise``
-  refine ``L``; walking ``ast.walk(tree)`` with ``isinstance`` checks that can reject clears ``code`` on ``tree``.
+  refine ``L``; walking ``ast.walk(tree)`` with ``isinstance`` checks that can reject clears ``code`` on ``tree``;
+* more URL and path shapes: an empty host (``if parsed.netloc: reject`` -> a relative URL), the resolved address
+  classified (``ipaddress.ip_address(socket.gethostbyname(host)).is_private`` rejecting), ``commonpath``,
+  ``ROOT in p.parents``, ``..``-and-absolute deny-lists (both needed), CR/LF membership checks (header, log);
+* HMAC verification: ``compare_digest`` against ``hmac.new(key, msg, ...)`` authenticates ``msg``;
+* local helpers: predicates (``def ok(h): return h in HOSTS``; ``if cond: return True ... return False``) at the
+  test that calls them, and check procedures (``def check(x): if bad(x): raise``) after the statement calling
+  them.
 
 Boolean structure is respected: ``a and b`` passing refines by both; ``a or b`` passing refines only what both
 sides prove.
