@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
 
-from realcode.analysis.findings import Confidence, Severity
+from realcode.analysis.findings import Confidence, Finding, Severity
 from realcode.analysis.security.context import AnalysisContext
 from realcode.analysis.security.engine.names import qualify
 from realcode.analysis.security.engine.sinks import Sink, is_true, keyword
@@ -97,5 +98,42 @@ class UnsafeDeserialization(TaintSinkRule):
         "through dictionaries of loader functions are followed only when the call is direct."
     )
 
-    def accept(self, ctx: AnalysisContext, call: ast.Call, arg: ast.expr, sink: Sink) -> bool:
-        return True
+    def check(self, ctx: AnalysisContext) -> Iterable[Finding]:
+        yield from super().check(ctx)
+        yield from self._dispatch(ctx)
+
+    def _dispatch(self, ctx: AnalysisContext) -> Iterable[Finding]:
+        """``LOADERS[fmt](data)`` where the table holds an unsafe deserializer and ``fmt`` is attacker data:
+        checking ``fmt in LOADERS`` does not help, the attacker simply names the unsafe entry."""
+        unsafe = {n for s in self.sinks[:1] for n in s.names}
+        for call in ctx.calls():
+            func = call.func
+            if not (isinstance(func, ast.Subscript) and isinstance(func.value, ast.Name)):
+                continue
+            owner = ctx.enclosing_function(call)
+            values = ctx.analysis.defs.get(id(owner) if owner is not None else id(ctx.tree), {}).get(
+                func.value.id
+            )
+            if not values:
+                values = ctx.analysis.defs.get(id(ctx.tree), {}).get(func.value.id)
+            table = values[0] if values and len(values) == 1 else None
+            if not isinstance(table, ast.Dict):
+                continue
+            names = {ctx.qualified_name(v) for v in table.values if v is not None}
+            chosen = sorted(n for n in names if n in unsafe)
+            if not chosen:
+                continue
+            state = ctx.state_at(ctx.enclosing_statement(call) or call)
+            key = func.slice
+            t = ctx.taint_of(key)
+            if t is None and isinstance(key, ast.Name):
+                t = state.get(key.id)
+            if t is None:
+                continue
+            yield self.finding(
+                ctx,
+                call,
+                f"attacker-controlled format selects a deserializer from a table that includes {chosen[0]}",
+                ctx.trace(t, call, f"{func.value.id}[...] dispatch (sink)"),
+                confidence=Confidence.MEDIUM,
+            )
