@@ -101,7 +101,7 @@ def rule_metadata(rule: type[Any]) -> dict[str, Any]:
     """The ``reportingDescriptor`` of a registered rule class."""
     doc = inspect.cleandoc(rule.__doc__ or rule.name)
     first = doc.split("\n\n", 1)[0].replace("\n", " ").strip()
-    prose = re.split(r"\n\s*(?:Bad|Good)::", doc, maxsplit=1)[0].strip()
+    prose = _before_examples(doc)
     blind = getattr(rule, "blind_spots", "") or ""
     full = prose.replace("\n", " ") + (f" Blind spots: {blind}" if blind else "")
     cwe = rule.cwe
@@ -127,6 +127,15 @@ def rule_metadata(rule: type[Any]) -> dict[str, Any]:
         num = cwe.split("-", 1)[1]
         meta["helpUri"] = f"https://cwe.mitre.org/data/definitions/{num}.html"
     return meta
+
+
+def _before_examples(doc: str) -> str:
+    """The prose of a rule docstring, up to its ``Bad::``/``Good::`` examples."""
+    lines = doc.splitlines()
+    for i, line in enumerate(lines):
+        if line.strip() in {"Bad::", "Good::"}:
+            return "\n".join(lines[:i]).strip()
+    return doc.strip()
 
 
 def _pascal(name: str) -> str:

@@ -86,6 +86,7 @@ class _Analyzer:
     def __init__(self, flags: int) -> None:
         self.ignorecase = bool(flags & re.IGNORECASE)
         self.dotall = bool(flags & re.DOTALL)
+        self.multiline = bool(flags & re.MULTILINE)
 
     # --- character sets of single-character elements --------------------------------------------------
 
@@ -252,8 +253,9 @@ class _Analyzer:
         match (every element before the chain can take a pump character).
         """
         elems = self.flatten(sub)
-        if elems and elems[0][0] is sre_c.AT and elems[0][1] in _START_ANCHORS:
-            search = False
+        anchored = bool(elems) and elems[0][0] is sre_c.AT and elems[0][1] in _START_ANCHORS
+        if anchored and not (self.multiline and elems[0][1] is sre_c.AT_BEGINNING):
+            search = False  # anchored at the start of the string: one attempt
             elems = elems[1:]
         if full:
             elems = [*elems, (sre_c.AT, sre_c.AT_END_STRING)]
@@ -287,14 +289,23 @@ class _Analyzer:
         best_pool: frozenset[int] = frozenset()
         best_acc: frozenset[int] = acc
         word: list[int] = []  # one pump character per fixed element crossed
+        last_run = acc  # what the latest repeat of the chain accepts
         for index in range(start + 1, len(elems)):
             op, av = elems[index]
             if self.unbounded(op, av):
                 run = self.run_set(av[2])
                 if run and set(word) <= run and acc & run:
                     acc = acc & run
+                    last_run = run
                     degree += 1
                     continue
+            if op is sre_c.AT and av in _END_ANCHORS:
+                # an end anchor fails only on a character the latest repeat would not have consumed; under
+                # MULTILINE ``$`` also accepts any newline, so ``[^\n]*$`` then always succeeds
+                escape = _ALL - last_run - ({10} if av is sre_c.AT_END and self.multiline else set())
+                if escape and degree > best:
+                    best, best_word, best_pool, best_at, best_acc = degree, list(word), acc, index, acc
+                break
             if self.nullable(op, av):
                 continue
             chars = self.element_chars(op, av)
@@ -322,6 +333,17 @@ class _Analyzer:
         """Characters that let the pumped run start a new match at each repetition, or None if it cannot."""
         out: list[int] = []
         for op, av in prefix:
+            if op is sre_c.AT and av in _START_ANCHORS:
+                if self.multiline and av is sre_c.AT_BEGINNING and 10 in pump:
+                    out.append(10)  # ``^`` under MULTILINE starts again after every newline
+                    continue
+                return None
+            if op is sre_c.BRANCH:
+                starts = self._branch_start(av[1], pump)
+                if starts is None:
+                    return None
+                out.extend(starts)
+                continue
             if self.nullable(op, av):
                 continue
             chars = (self.element_chars(op, av) or frozenset()) & pump
@@ -329,6 +351,16 @@ class _Analyzer:
                 return None
             out.append(min(chars, key=_preference))
         return out
+
+    def _branch_start(self, alternatives: list[Any], pump: frozenset[int]) -> list[int] | None:
+        """How a run restarts through an alternation (``(?:^|[\r\n])``): [] when an alternative matches
+        nothing, one pump character when one must be consumed, None when every alternative blocks it."""
+        options: list[list[int]] = []
+        for alt in alternatives:
+            found = self._start_chars(self.flatten(alt), pump)
+            if found is not None:
+                options.append(found)
+        return min(options, key=len) if options else None
 
 
 def _run(chars: list[int]) -> str:
