@@ -10,7 +10,8 @@ Module facts
 Navigation
     ``parent(node)``, ``ancestors(node)``, ``enclosing_statement(node)``, ``enclosing_function(node)`` (None at
     module level), ``functions()`` (every def), ``calls()`` (every call node, in source order),
-    ``nodes_of(ast.Return)``.
+    ``tainted_calls()`` (calls with a tainted argument), ``calls_in(func)``, ``returns``,
+    ``returned_names(func)``, ``nodes_of(ast.Return)`` (breadth-first order).
 
 Names
     ``qualified_name(expr_or_call)`` resolves imports and aliases (``from os import system as s; s(x)`` ->

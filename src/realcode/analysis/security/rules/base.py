@@ -3,6 +3,9 @@
 A rule is a class with a stable id, a CWE, a severity, a confidence and a docstring that shows bad and good code
 (the style of Bandit and ruff). Rules register themselves with :func:`register`; modules under
 ``realcode.analysis.security.rules`` are imported by :func:`all_rules`, one module per CWE family.
+:class:`TaintSinkRule` is the declarative base of data-flow rules (a vulnerability kind plus a tuple of
+:class:`~realcode.analysis.security.engine.sinks.Sink`); :func:`selected_rules` caches rule instances per
+select/ignore choice (rules are stateless).
 """
 
 from __future__ import annotations
