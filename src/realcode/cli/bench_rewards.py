@@ -34,7 +34,7 @@ def command(
     """Throughput of realcode's rewards (real-seccodeplt, real-safesql, real-apps) against REAL's way of computing them."""
     from realcode.rewards.bench import BENCHES, guard_false_positives, run_bench, write_json
 
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)
     names = [b.strip() for b in benchmarks.split(",") if b.strip()]
     unknown = [b for b in names if b not in BENCHES]
     if unknown or not names:

@@ -38,7 +38,7 @@ def export(
     from realcode.rewards.verl import verl_rows, write_verl_parquet
     from realcode.tasks import DataError, load_tasks
 
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)
     if format not in ("verl", "jsonl"):
         err.print(f"[red]error:[/] --format must be verl or jsonl, got {format!r}")
         raise typer.Exit(2)

@@ -23,7 +23,7 @@ def serve_command(
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level")] = "warning",
 ) -> None:
     """Serve rewards over HTTP: POST /score (batches), POST /openrlhf, GET /health, GET /metrics."""
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)
     try:
         import uvicorn
 
