@@ -28,9 +28,13 @@ def cache_key(task_fingerprint: str, code: str, checks: tuple[str, ...], version
 
 
 class AssessmentCache:
-    """An LRU map of key -> JSON in memory, backed by ``<directory>/assess.sqlite`` when a directory is given."""
+    """An LRU map of key -> JSON in memory, backed by ``<directory>/assess.sqlite`` when a directory is given.
 
-    def __init__(self, directory: str | Path | None = None, *, max_entries: int = 50_000) -> None:
+    ``max_entries`` bounds the memory part (an assessment with every test's input and output can weigh tens
+    of kilobytes); the sqlite part keeps everything.
+    """
+
+    def __init__(self, directory: str | Path | None = None, *, max_entries: int = 4096) -> None:
         self.max_entries = max_entries
         self._memory: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()
