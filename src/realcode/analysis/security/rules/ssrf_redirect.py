@@ -184,7 +184,8 @@ class _ReturnedURL(Rule):
             live = [o for o in t.live("url") if o in ctx.url_origins]
             if not live:
                 continue
-            if _is_parsed_url(ctx, ret.value) != self.parsed:
+            parsed_shape = _is_parsed_url(ctx, ret.value) or _parsed_here(ctx, ret.value, func)
+            if parsed_shape != self.parsed:
                 continue
             if not self.parsed and not self._built_url(ctx, ret.value):
                 continue
@@ -200,7 +201,31 @@ class _ReturnedURL(Rule):
         builders = (URL_PARSERS - {"urllib.parse.urlparse", "urllib.parse.urlsplit"}) | {
             "urllib.parse.urlencode"
         }
-        return any(qualify(c.func, ctx.imports) in builders for c in ctx.calls_in(func))
+        if any(qualify(c.func, ctx.imports) in builders for c in ctx.calls_in(func)):
+            return True
+        # or spelled as text: f"{base}/{path}", base + "?" + query
+        shape = _definition(ctx, expr)
+        if isinstance(shape, (ast.JoinedStr, ast.BinOp)):
+            literal = "".join(
+                n.value for n in ast.walk(shape) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+            )
+            return any(ch in literal for ch in "/?#")
+        return False
+
+
+def _parsed_here(ctx: AnalysisContext, expr: ast.expr, func: ast.AST) -> bool:
+    """``return url`` in a function that parsed ``url`` (``urlparse(url)``) to look at it."""
+    if not isinstance(expr, ast.Name):
+        return False
+    for call in ctx.calls_in(func):
+        if (
+            ctx.qualified_name(call) in ("urllib.parse.urlparse", "urllib.parse.urlsplit")
+            and call.args
+            and isinstance(call.args[0], ast.Name)
+            and call.args[0].id == expr.id
+        ):
+            return True
+    return False
 
 
 @register
