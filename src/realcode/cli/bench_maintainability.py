@@ -30,6 +30,13 @@ def command(
     timing: Annotated[
         bool, typer.Option("--timing/--no-timing", help="Time batched vs per-file checking.")
     ] = True,
+    stats: Annotated[
+        bool,
+        typer.Option(
+            "--stats/--no-stats",
+            help="Share of mypy-strict clean snippets and top error codes (batched only).",
+        ),
+    ] = False,
     repeats: Annotated[
         int, typer.Option("--repeats", min=1, help="Timing repetitions (the median is reported).")
     ] = 3,
@@ -65,6 +72,7 @@ def command(
         apps_references,
         clean_share_table,
         load_corpora,
+        verdict_stats,
     )
     from realcode.analysis.maintainability.study import (
         timing as run_timing,
@@ -114,6 +122,46 @@ def command(
                 )
             console.print(table)
             figures["timing"] = [{**asdict(r), "median": r.median, "cpu_median": r.cpu_median} for r in rows]
+        if stats:
+            corpora = load_corpora(data)
+            if corpus:
+                corpora = {k: v for k, v in corpora.items() if k in corpus}
+            vrows = verdict_stats(corpora)
+            table = Table(title="mypy --strict verdicts (batched)")
+            for col in (
+                "corpus",
+                "prelude",
+                "snippets",
+                "clean",
+                "with errors",
+                "blocked",
+                "errors",
+                "crashed",
+            ):
+                table.add_column(col, justify="left" if col == "corpus" else "right")
+            for v in vrows:
+                table.add_row(
+                    v.corpus,
+                    "REAL" if v.prelude else "none",
+                    str(v.snippets),
+                    f"{v.clean} ({100 * v.clean / max(1, v.snippets):.1f}%)",
+                    str(v.erroneous),
+                    str(v.blocked),
+                    str(v.errors),
+                    str(v.crashed),
+                )
+            console.print(table)
+            _print_codes(console, clean_share_table(vrows))
+            figures["verdicts"] = [
+                {
+                    **{k: val for k, val in asdict(v).items() if k != "error_codes"},
+                    "error_codes": dict(v.error_codes.most_common()),
+                }
+                for v in vrows
+            ]
+            figures["apps_error_codes"] = [
+                {"code": c, "no_prelude": a, "real_prelude": b} for c, a, b in clean_share_table(vrows)
+            ]
         if agreement:
             corpora = load_corpora(data)
             if corpus:
@@ -145,12 +193,7 @@ def command(
                 )
             console.print(table)
             codes = clean_share_table(agree_rows)
-            code_table = Table(title="APPS+ references: most frequent mypy --strict error codes")
-            for col in ("code", "errors (no prelude)", "errors (REAL prelude)"):
-                code_table.add_column(col, justify="left" if col == "code" else "right")
-            for code, a, b in codes:
-                code_table.add_row(code, str(a), str(b))
-            console.print(code_table)
+            _print_codes(console, codes)
             for m in mismatches[:20]:
                 console.print(
                     f"[red]mismatch[/] {m.corpus}#{m.index} prelude={m.prelude}: batched {m.batched}, alone {m.alone}"
@@ -174,3 +217,14 @@ def command(
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
         console.print(f"figures written to {json_path}")
+
+
+def _print_codes(console: Console, codes: list[tuple[str, int, int]]) -> None:
+    if not codes:
+        return
+    table = Table(title="APPS+ references: most frequent mypy --strict error codes")
+    for col in ("code", "errors (no prelude)", "errors (REAL prelude)"):
+        table.add_column(col, justify="left" if col == "code" else "right")
+    for code, a, b in codes:
+        table.add_row(code, str(a), str(b))
+    console.print(table)

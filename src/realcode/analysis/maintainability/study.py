@@ -277,7 +277,48 @@ def timing(
     return rows
 
 
-def clean_share_table(rows: Sequence[AgreementRow], top: int = 12) -> list[tuple[str, int, int]]:
+@dataclass
+class VerdictRow:
+    """Batched verdicts on one corpus, with or without the prelude (no per-file comparison)."""
+
+    corpus: str
+    prelude: bool
+    snippets: int
+    clean: int
+    blocked: int
+    crashed: int
+    error_codes: Counter[str] = field(default_factory=Counter)
+    erroneous: int = 0  # snippets with at least one error
+    errors: int = 0  # all errors
+
+
+def verdict_stats(
+    corpora: dict[str, list[str]],
+    *,
+    preludes: Sequence[str | None] = (None, REAL_PRELUDE),
+    cache_dir: Path | None = None,
+) -> list[VerdictRow]:
+    """Share of mypy-strict clean snippets and error codes per corpus, from batched runs only."""
+    rows = []
+    with (
+        tempfile.TemporaryDirectory(prefix="rc-verdicts-") as tmp,
+        TypeChecker(cache_dir=cache_dir or Path(tmp)) as checker,
+    ):
+        for name, codes in corpora.items():
+            for prelude in preludes:
+                row = VerdictRow(name, prelude is not None, len(codes), 0, 0, 0)
+                for r in checker.check(codes, prelude=prelude):
+                    row.clean += r.clean
+                    row.blocked += r.blocking
+                    row.crashed += r.crashed
+                    row.erroneous += r.error_count > 0
+                    row.errors += r.error_count
+                    row.error_codes.update(e.code or "(none)" for e in r.errors)
+                rows.append(row)
+    return rows
+
+
+def clean_share_table(rows: Sequence[AgreementRow | VerdictRow], top: int = 12) -> list[tuple[str, int, int]]:
     """Most frequent mypy error codes: (code, count without prelude, count with prelude) for APPS+."""
     without = Counter[str]()
     with_prelude = Counter[str]()
