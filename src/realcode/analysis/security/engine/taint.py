@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 Step = tuple[int, int, str]  # (line, column (0-based), note)
+# Marks that hold when they hold on *some* path (the value may have been built/joined): see models.MARK_*.
+MAY_MARKS: frozenset[str] = frozenset({"+built", "+joined"})
 MAX_TRACE = 10
 
 _EMPTY: frozenset[str] = frozenset()
@@ -50,7 +52,11 @@ class Taint:
         flows = dict(self.flows)
         for origin, cleared in other.flows.items():
             mine = flows.get(origin)
-            flows[origin] = cleared if mine is None else (mine & cleared)
+            if mine is None:
+                flows[origin] = cleared
+            else:
+                # cleared kinds must hold on every path; "may" marks (built, joined) on some path
+                flows[origin] = (mine & cleared) | ((mine | cleared) & MAY_MARKS)
         trace = self.trace if len(self.trace) <= len(other.trace) or not other.trace else other.trace
         if not self.trace:
             trace = other.trace
