@@ -3,7 +3,8 @@
 A :class:`Taint` maps each *origin* (a source occurrence, e.g. ``parameter `path` of read_file``) to the set of
 vulnerability kinds (see :mod:`.models`) the value has been neutralized for on every path, plus marks such as
 "path normalized". Joining two taints unions the origins and intersects the cleared sets of shared origins, so
-a value is considered clean for a kind only when every path cleaned it. A trace (source -> ... -> here) rides
+a value is considered clean for a kind only when every path cleaned it; the "may" marks (:data:`MAY_MARKS`:
+text was built or appended to a base path on *some* path) are united instead. A trace (source -> ... -> here) rides
 along for reporting; it never takes part in equality, which keeps the fixpoint finite.
 """
 
