@@ -154,7 +154,7 @@ def run_demo(
     if not (sft_final / "config.json").exists():
         sft_cfg = TrainConfig.model_validate(
             {**common, "algorithm": "sft", "sft_reference": "mixed", "sft_lr": cfg.sft_lr, "epochs": cfg.sft_epochs,
-             "train_batch_size": 2 * len(tasks), "micro_batch_size": 2 * len(tasks)}
+             "train_batch_size": 4, "micro_batch_size": 4}
         )
         train(sft_cfg, sft_dir, tasks=tasks)
     stage("sft", t0)
