@@ -141,8 +141,11 @@ def write_verl_parquet(
     tasks: Sequence[Task], path: str | Path, *, template: str = "real", preset: str | None = None
 ) -> Path:
     """Write veRL's parquet for ``tasks``; returns the path."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise RuntimeError("writing veRL parquet needs pyarrow: pip install 'realcode[verl]' (or pip install pyarrow)") from None
 
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
