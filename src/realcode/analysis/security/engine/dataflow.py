@@ -770,13 +770,14 @@ class ModuleAnalysis:
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and "/" in node.value:
                 after_slash = True
             marked.append(part.clear({MARK_JOINED}) if after_slash and part is not None else part)
-        first = nodes[0] if nodes else None
-        if (
-            isinstance(first, ast.Constant)
-            and isinstance(first.value, str)
-            and _FIXED_HOST.match(first.value)
-        ):
-            # text after "https://host/" or "/path" cannot change where the URL points
+        prefix = ""
+        for node in nodes:
+            text = self._const_text(node)
+            if text is None:
+                break
+            prefix += text
+        if prefix and _FIXED_HOST.match(prefix):
+            # text after "https://host/" or "/path" (literal or constant) cannot change where the URL points
             marked = [p.clear({"url"}) if p is not None else None for p in marked]
         t = join_all(marked)
         assert t is not None
@@ -786,6 +787,23 @@ class ModuleAnalysis:
         if literal and has_markup(literal):
             return t.clear({"html"})
         return t
+
+    def _const_text(self, node: ast.AST, depth: int = 0) -> str | None:
+        """Constant folding of string text: literals, constant names, ``+`` and f-strings of those."""
+        if depth > 8:
+            return None
+        if isinstance(node, ast.FormattedValue):
+            return self._const_text(node.value, depth + 1) if node.format_spec is None else None
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            left = self._const_text(node.left, depth + 1)
+            right = self._const_text(node.right, depth + 1) if left is not None else None
+            return left + right if left is not None and right is not None else None
+        if isinstance(node, ast.JoinedStr):
+            parts = [self._const_text(v, depth + 1) for v in node.values]
+            return "".join(p for p in parts if p is not None) if all(p is not None for p in parts) else None
+        if isinstance(node, ast.expr):
+            return self._const_str(node)
+        return None
 
     def _comprehension(self, e: ast.AST, st: State, fr: Frame) -> Taint | None:
         inner = dict(st)
