@@ -44,6 +44,10 @@ def test_non_text_input_is_a_finding(bad: object) -> None:
     assert [f.rule_id for f in findings] == ["RC-SYNTAX"]
 
 
+def test_sources_as_comma_separated_text() -> None:
+    assert check_sources("params, web") == {"params", "web"}
+
+
 def test_unknown_source_kind_is_named() -> None:
     with pytest.raises(ValueError, match="'cookies'"):
         check_sources(["params", "cookies"])

@@ -37,8 +37,11 @@ def _budget_finding(path: str, what: str) -> Finding:
     )
 
 
-def check_sources(sources: Iterable[str]) -> frozenset[str]:
-    """Validate source kind names (raises ValueError naming the unknown one)."""
+def check_sources(sources: Iterable[str] | str) -> frozenset[str]:
+    """Validate source kind names, given as names or one comma-separated string (raises ValueError naming the
+    unknown one)."""
+    if isinstance(sources, str):
+        sources = sources.split(",")
     chosen = frozenset(s.strip().lower() for s in sources if s.strip())
     unknown = sorted(chosen - set(SOURCE_KINDS))
     if unknown:
