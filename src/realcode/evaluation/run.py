@@ -49,7 +49,7 @@ class EvalConfig(BaseModel):
     backend: str | None = None
     model: str | None = None
     base_url: str | None = None
-    n: int = Field(1, ge=1)
+    n: int = Field(default=1, ge=1)
     seeds: list[int] = Field(default_factory=lambda: [0])
     temperature: float = 0.0
     top_p: float = 1.0

@@ -33,47 +33,47 @@ class TrainConfig(BaseModel):
     split: str = "train"
     eval_split: str = "test"
     data: str | None = None
-    limit: int | None = Field(None, ge=1, description="use only the first N training tasks")
+    limit: int | None = Field(default=None, ge=1, description="use only the first N training tasks")
     reward_preset: str = "realcode-default"
-    alpha: float | None = Field(None, ge=0.0, le=1.0, description="weight of quality in the hybrid reward")
+    alpha: float | None = Field(default=None, ge=0.0, le=1.0, description="weight of quality in the hybrid reward")
     sft_reference: Literal["patched", "vulnerable", "canonical", "mixed"] = "patched"
 
-    train_batch_size: int = Field(64, ge=1)
-    mini_batch_size: int = Field(16, ge=1)
-    micro_batch_size: int = Field(4, ge=1)
-    max_prompt_length: int = Field(512, ge=8)
-    max_response_length: int = Field(512, ge=1)
-    num_generations: int = Field(8, ge=2, description="GRPO/RLOO group size")
-    temperature: float = Field(1.0, gt=0.0)
-    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    train_batch_size: int = Field(default=64, ge=1)
+    mini_batch_size: int = Field(default=16, ge=1)
+    micro_batch_size: int = Field(default=4, ge=1)
+    max_prompt_length: int = Field(default=512, ge=8)
+    max_response_length: int = Field(default=512, ge=1)
+    num_generations: int = Field(default=8, ge=2, description="GRPO/RLOO group size")
+    temperature: float = Field(default=1.0, gt=0.0)
+    top_p: float = Field(default=1.0, gt=0.0, le=1.0)
 
-    actor_lr: float = Field(1e-6, gt=0.0)
-    critic_lr: float = Field(1e-5, gt=0.0)
-    sft_lr: float = Field(1e-5, gt=0.0)
-    kl_coef: float = Field(0.001, ge=0.0)
-    entropy_coef: float = Field(0.001, ge=0.0)
-    gamma: float = Field(1.0, ge=0.0, le=1.0)
-    lam: float = Field(1.0, ge=0.0, le=1.0)
-    clip_ratio: float = Field(0.2, gt=0.0)
-    ppo_epochs: int = Field(1, ge=1)
-    epochs: int = Field(1, ge=1)
-    total_steps: int | None = Field(None, ge=1)
+    actor_lr: float = Field(default=1e-6, gt=0.0)
+    critic_lr: float = Field(default=1e-5, gt=0.0)
+    sft_lr: float = Field(default=1e-5, gt=0.0)
+    kl_coef: float = Field(default=0.001, ge=0.0)
+    entropy_coef: float = Field(default=0.001, ge=0.0)
+    gamma: float = Field(default=1.0, ge=0.0, le=1.0)
+    lam: float = Field(default=1.0, ge=0.0, le=1.0)
+    clip_ratio: float = Field(default=0.2, gt=0.0)
+    ppo_epochs: int = Field(default=1, ge=1)
+    epochs: int = Field(default=1, ge=1)
+    total_steps: int | None = Field(default=None, ge=1)
 
     lora: bool = False
-    lora_r: int = Field(16, ge=1)
-    lora_alpha: int = Field(32, ge=1)
-    lora_dropout: float = Field(0.05, ge=0.0, lt=1.0)
+    lora_r: int = Field(default=16, ge=1)
+    lora_alpha: int = Field(default=32, ge=1)
+    lora_dropout: float = Field(default=0.05, ge=0.0, lt=1.0)
     use_vllm: bool = False
 
-    save_steps: int = Field(50, ge=1)
+    save_steps: int = Field(default=50, ge=1)
     logging: Literal["tensorboard", "wandb", "none"] = "tensorboard"
     seed: int = 0
 
     # Cluster settings, used by the veRL engine only.
-    nodes: int = Field(1, ge=1)
-    gpus_per_node: int = Field(1, ge=1)
-    tensor_parallel: int = Field(1, ge=1)
-    gpu_memory_utilization: float = Field(0.5, gt=0.0, le=1.0)
+    nodes: int = Field(default=1, ge=1)
+    gpus_per_node: int = Field(default=1, ge=1)
+    tensor_parallel: int = Field(default=1, ge=1)
+    gpu_memory_utilization: float = Field(default=0.5, gt=0.0, le=1.0)
 
 
 def preset_names() -> list[str]:
