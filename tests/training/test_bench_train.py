@@ -18,19 +18,21 @@ def test_one_grpo_step_is_timed_in_its_parts(small_model: Path, tmp_path: Path) 
         app,
         [
             "bench", "train", "--model", str(small_model), "--repeats", "1", "--no-warmup", "--prompts", "1",
-            "--num-generations", "2", "--max-new-tokens", "4", "--json", str(out),
+            "--num-generations", "2", "--max-new-tokens", "4", "--threads", "1", "--json", str(out),
         ],
     )
     assert result.exit_code == 0, result.output
     assert "generation" in result.output and "whole step" in result.output
     data = json.loads(out.read_text())
-    run = data["repeats"][0]
+    (result_1,) = data["results"]
+    assert result_1["threads"] == 1
+    run = result_1["repeats"][0]
     # Each wrapped part of TRL's step was reached: a TRL that renamed a method would leave a part at zero.
     for part in ("generation", "reward", "logprob_forwards", "update"):
         assert run[f"{part}_s"] > 0, part
     assert run["generation_s"] + run["reward_s"] + run["logprob_forwards_s"] <= run["step_s"]
     assert run["completion_tokens_mean"] <= 4 and run["reward_mean"] is not None
-    assert data["median_s"]["step"] == run["step_s"] and data["warmup"] is None
+    assert result_1["median_s"]["step"] == run["step_s"] and data["warmup"] is None
     assert data["settings"]["num_generations"] == 2 and data["machine"]["trl"]
     # The reward functions also scored the task's two references (patched and vulnerable).
     assert data["reference_reward"]["completions"] == 2 and data["reference_reward"]["median_s"] > 0
@@ -40,3 +42,5 @@ def test_untimed_algorithm_is_refused(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["bench", "train", "--algorithm", "ppo", "--json", str(tmp_path / "x.json")])
     assert result.exit_code == 2 and "choose from grpo, rloo" in result.output
     assert not (tmp_path / "x.json").exists()
+    result = CliRunner().invoke(app, ["bench", "train", "--threads", "1,1", "--json", str(tmp_path / "x.json")])
+    assert result.exit_code == 2 and "distinct" in result.output

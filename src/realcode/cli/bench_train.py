@@ -152,10 +152,58 @@ def _median(runs: Sequence[dict[str, Any]], key: str) -> float:
     return statistics.median(float(r[key]) for r in runs)
 
 
+def _summary(threads: int, runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Medians of one thread setting's steps; each part's share is the median of its per-step shares (medians
+    of parts need not add up to the median step)."""
+    return {
+        "threads": threads,
+        "median_s": {k: _median(runs, f"{k}_s") for k in ("step", *PARTS, "logprob_forwards", "setup")},
+        "median_cpu_s": {k: _median(runs, f"{k}_cpu_s") for k in ("step", *PARTS)},
+        "median_share": {p: statistics.median(r[f"{p}_s"] / r["step_s"] for r in runs) for p in PARTS},
+        "repeats": list(runs),
+    }
+
+
+def _thread_counts(text: str | None, default: int) -> list[int]:
+    if text is None:
+        return [default]
+    try:
+        counts = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"--threads takes comma-separated integers, got {text!r}") from None
+    if not counts or min(counts) < 1 or len(set(counts)) != len(counts):
+        raise typer.BadParameter(f"--threads needs distinct counts of at least 1, got {text!r}")
+    return counts
+
+
+def _table(title: str, results: Sequence[dict[str, Any]], completions: int, reference: dict[str, Any]) -> Table:
+    table = Table(title=title)
+    for col in ("threads", "part", "wall s", "share of step", "wall ms per completion", "CPU s (this process)"):
+        table.add_column(col, justify="left" if col in ("threads", "part") else "right")
+    for res in results:
+        med, cpu, share, t = res["median_s"], res["median_cpu_s"], res["median_share"], str(res["threads"])
+        for part in PARTS:
+            table.add_row(
+                t, part, f"{med[part]:.3f}", f"{100 * share[part]:.0f}%", f"{1000 * med[part] / completions:.1f}",
+                f"{cpu[part]:.3f}",
+            )
+        table.add_row(t, "  of which log-prob forwards", f"{med['logprob_forwards']:.3f}", "", "", "")
+        table.add_row(
+            t, "whole step", f"{med['step']:.3f}", "100%", f"{1000 * med['step'] / completions:.1f}", f"{cpu['step']:.3f}",
+            end_section=True,
+        )
+    if reference:
+        table.add_row(
+            "", f"reward on {reference['completions']} reference solutions", f"{reference['median_s']:.3f}", "",
+            f"{1000 * reference['median_s'] / reference['completions']:.1f}", "",
+        )
+    return table
+
+
 def command(
     json_path: Annotated[Path | None, typer.Option("--json", help="Write all figures as JSON here.")] = None,
     algorithm: Annotated[str, typer.Option(help="grpo or rloo (TRL trainers)")] = "grpo",
-    repeats: Annotated[int, typer.Option(min=1, help="timed steps (medians are reported)")] = 3,
+    repeats: Annotated[int, typer.Option(min=1, help="timed steps per thread setting (medians are reported)")] = 3,
     prompts: Annotated[int, typer.Option(min=1, help="prompts per step")] = 2,
     num_generations: Annotated[int, typer.Option("--num-generations", min=2, help="completions per prompt")] = 4,
     max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", min=1, help="completion length limit")] = 64,
@@ -163,7 +211,10 @@ def command(
     reward_preset: Annotated[str, typer.Option("--reward-preset", help="realcode reward preset")] = "real-seccodeplt",
     model: Annotated[str | None, typer.Option(help="local model dir (default: realcode's offline tiny model)")] = None,
     warmup: Annotated[bool, typer.Option("--warmup/--no-warmup", help="run one untimed step first")] = True,
-    threads: Annotated[int | None, typer.Option(min=1, help="torch CPU threads (default: torch's choice)")] = None,
+    threads: Annotated[
+        str | None,
+        typer.Option(help="torch CPU thread counts to compare, comma-separated; they take turns within each repeat"),
+    ] = None,
 ) -> None:
     """One GRPO step on the tiny model on CPU: wall time split into generation, reward and update (medians)."""
     err = Console(stderr=True)
@@ -175,8 +226,7 @@ def command(
     import transformers
     import trl
 
-    if threads is not None:
-        torch.set_num_threads(threads)
+    counts = _thread_counts(threads, torch.get_num_threads())
 
     from realcode.tasks import DataError, load_tasks
     from realcode.training.config import ConfigError, TrainConfig
@@ -198,16 +248,20 @@ def command(
     except (ConfigError, DataError, ValueError) as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
-    runs: list[dict[str, Any]] = []
+    runs: dict[int, list[dict[str, Any]]] = {t: [] for t in counts}
     warm: dict[str, Any] | None = None
     with tempfile.TemporaryDirectory(prefix="realcode-bench-train-") as tmp:
         try:
             if warmup:
                 err.print("[dim]warm-up step (untimed)[/]")
+                torch.set_num_threads(counts[0])
                 warm = _one_step(cfg, tasks, Path(tmp) / "warmup")
+            # Thread settings take turns within each repeat, so that load changes on a shared machine hit all alike.
             for i in range(repeats):
-                err.print(f"[dim]timed step {i + 1}/{repeats}[/]")
-                runs.append(_one_step(cfg, tasks, Path(tmp) / f"run-{i}"))
+                for t in counts:
+                    err.print(f"[dim]timed step {i + 1}/{repeats}, {t} thread(s)[/]")
+                    torch.set_num_threads(t)
+                    runs[t].append(_one_step(cfg, tasks, Path(tmp) / f"run-{i}-{t}"))
         except ConfigError as exc:
             err.print(f"[red]error:[/] {exc}")
             raise typer.Exit(2) from None
@@ -215,49 +269,36 @@ def command(
             err.print(f"[red]error:[/] {exc}")
             raise typer.Exit(1) from None
         reference = _reference_reward(cfg, tasks, repeats)
-    medians = {k: _median(runs, f"{k}_s") for k in ("step", *PARTS, "logprob_forwards", "setup")}
-    cpu = {k: _median(runs, f"{k}_cpu_s") for k in ("step", *PARTS)}
+    results = [_summary(t, runs[t]) for t in counts]
+    base = runs[counts[0]]
+    for res in results[1:]:
+        # Paired: the step of each repeat against the first setting's step of the same repeat.
+        res["median_step_ratio_vs_first"] = statistics.median(
+            r["step_s"] / b["step_s"] for r, b in zip(res["repeats"], base, strict=True)
+        )
     completions = prompts * num_generations
-    table = Table(
-        title=f"One {algorithm.upper()} step on CPU: {prompts} prompts x {num_generations} completions, "
+    title = (
+        f"One {algorithm.upper()} step on CPU: {prompts} prompts x {num_generations} completions, "
         f"<= {max_new_tokens} new tokens (medians of {repeats})"
     )
-    for col in ("part", "wall s", "share of step", "wall ms per completion", "CPU s (this process)"):
-        table.add_column(col, justify="left" if col == "part" else "right")
-    # Each part's share is the median of its per-step shares: medians of parts need not add up to the step's.
-    shares = {p: statistics.median(r[f"{p}_s"] / r["step_s"] for r in runs) for p in PARTS}
-    for part in PARTS:
-        table.add_row(
-            part, f"{medians[part]:.3f}", f"{100 * shares[part]:.0f}%",
-            f"{1000 * medians[part] / completions:.1f}", f"{cpu[part]:.3f}",
+    Console(width=150).print(_table(title, results, completions, reference))
+    for res in results[1:]:
+        err.print(
+            f"{res['threads']} thread(s) vs {counts[0]}: step time x{res['median_step_ratio_vs_first']:.2f} (median paired ratio)"
         )
-    table.add_row("  of which log-prob forwards", f"{medians['logprob_forwards']:.3f}", "", "", "")
-    table.add_row(
-        "whole step", f"{medians['step']:.3f}", "100%", f"{1000 * medians['step'] / completions:.1f}", f"{cpu['step']:.3f}"
-    )
-    table.add_row("trainer set-up (not in the step)", f"{medians['setup']:.3f}", "", "", "")
-    if reference:
-        table.add_row(
-            f"reward on {reference['completions']} reference solutions", f"{reference['median_s']:.3f}", "",
-            f"{1000 * reference['median_s'] / reference['completions']:.1f}", "",
-        )
-    Console(width=140).print(table)
     if json_path is not None:
         data = {
             "bench": "train",
             "settings": {
                 "algorithm": algorithm, "prompts": prompts, "num_generations": num_generations,
                 "max_new_tokens": max_new_tokens, "benchmark": benchmark, "reward_preset": reward_preset,
-                "model": model_dir, "repeats": repeats, "warmup": warmup,
+                "model": model_dir, "repeats": repeats, "warmup": warmup, "threads": counts,
             },
-            "median_s": medians,
-            "median_cpu_s": cpu,
-            "median_share": shares,
-            "repeats": runs,
+            "results": results,
             "warmup": warm,
             "reference_reward": reference,
             "machine": {
-                "cpus": os.cpu_count(), "load_average_1m": os.getloadavg()[0], "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
+                "cpus": os.cpu_count(), "load_average_1m": os.getloadavg()[0], "python": platform.python_version(),
                 "torch": torch.__version__, "transformers": transformers.__version__, "trl": trl.__version__,
             },
             "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
