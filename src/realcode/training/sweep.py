@@ -275,14 +275,17 @@ def _train_once(cfg: TrainConfig, run_dir: Path, tasks: Sequence[Task] | None, s
     say(f"alpha {alpha_label(cfg.alpha or 0.0)}: training {cfg.algorithm} -> {train_dir}")
     started = time.perf_counter()
     final = train(cfg, train_dir, tasks=tasks)
-    # Written only after the final model is saved, so a run killed while saving is trained again (resumed).
-    marker.write_text(
+    # Written only after the final model is saved (and atomically), so a run killed while saving is trained
+    # again, i.e. resumed from its last checkpoint.
+    tmp = marker.with_suffix(".json.tmp")
+    tmp.write_text(
         json.dumps(
             {"final_model": os.path.relpath(final.resolve(), run_dir.resolve()), "seconds": time.perf_counter() - started},
             indent=2,
         ),
         encoding="utf-8",
     )
+    os.replace(tmp, marker)
     return final.resolve(), True
 
 
