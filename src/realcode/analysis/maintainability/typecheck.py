@@ -30,6 +30,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
 import threading
@@ -229,13 +230,15 @@ class _Workspace:
         stamp_file.write_text(str(self.last_stamp), encoding="ascii")
         return list(range(first, first + n))
 
+    files: Path = Path()  # where snippet files are written: memory-backed when the host has /dev/shm
+
     @property
     def src(self) -> Path:
-        return self.root / "src"
+        return self.files / "src"
 
     @property
     def solo(self) -> Path:
-        return self.root / "solo"
+        return self.files / "solo"
 
     @property
     def cache(self) -> Path:
@@ -251,16 +254,21 @@ def _acquire_workspace(base: Path, worker: MypyWorker) -> _Workspace:
         config.write_text("[mypy]\n", encoding="utf-8")
     for k in range(1024):
         root = base / f"w{k}"
-        (root / "src").mkdir(parents=True, exist_ok=True)
-        (root / "solo").mkdir(exist_ok=True)
-        (root / "cache").mkdir(exist_ok=True)
+        (root / "cache").mkdir(parents=True, exist_ok=True)
         lock = open(root / "lock", "wb")  # noqa: SIM115 - held for the workspace's lifetime
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             lock.close()
             continue
-        return _Workspace(root=root, lock=lock, worker=worker, config=config)
+        # Snippet files are rewritten every batch and never needed again: on a busy disk, writing 512 of
+        # them cost as much as checking them, so they go to memory when possible. The cache stays on disk.
+        shm = Path("/dev/shm")
+        parent = shm if shm.is_dir() and os.access(shm, os.W_OK) else root
+        files = Path(tempfile.mkdtemp(prefix="realcode-mypy-", dir=parent))
+        (files / "src").mkdir()
+        (files / "solo").mkdir()
+        return _Workspace(root=root, lock=lock, worker=worker, config=config, files=files)
     raise RuntimeError(f"no free mypy workspace under {base}")
 
 
@@ -303,6 +311,7 @@ class TypeChecker:
         ws, self._ws = self._ws, None
         if ws is not None:
             ws.worker.close()
+            shutil.rmtree(ws.files, ignore_errors=True)
             ws.lock.close()
 
     @property
