@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -208,6 +209,18 @@ def test_real_sweep_trains_evaluates_tabulates_and_resumes(small_model: Path, tm
     assert {p.name: p.stat().st_mtime_ns for p in final.iterdir()} == stamps
     assert (out / "alpha-0" / "eval" / "completions.jsonl").read_text() == completions
     assert json.loads((out / "sweep.json").read_text())["rows"] == table["rows"]
+
+    # Killed after its last checkpoint but before the final model was saved: that alpha resumes from the checkpoint
+    # (no new step), the other is left alone.
+    ckpt = out / "alpha-1" / "train" / "checkpoint-1" / "trainer_state.json"
+    ckpt_stamp = ckpt.stat().st_mtime_ns
+    shutil.rmtree(out / "alpha-1" / "train" / "final")
+    (out / "alpha-1" / "trained.json").unlink()
+    resumed = CliRunner().invoke(app, _sweep_args(small_model, out))
+    assert resumed.exit_code == 0, resumed.output
+    assert resumed.output.count("trained already") == 1 and resumed.output.count("training grpo") == 1
+    assert (out / "alpha-1" / "train" / "final" / "config.json").is_file()
+    assert ckpt.stat().st_mtime_ns == ckpt_stamp  # loaded, not trained over from step 0
 
     # The same directory with another training config is refused, naming the difference, and left as it was.
     other = CliRunner().invoke(app, _sweep_args(small_model, out, "--set", "total_steps=3"))
