@@ -13,6 +13,9 @@ from realcode.cli import app
 
 def test_one_grpo_step_is_timed_in_its_parts(small_model: Path, tmp_path: Path) -> None:
     pytest.importorskip("trl")
+    import torch
+
+    threads = torch.get_num_threads()
     out = tmp_path / "train.json"
     result = CliRunner().invoke(
         app,
@@ -22,6 +25,7 @@ def test_one_grpo_step_is_timed_in_its_parts(small_model: Path, tmp_path: Path) 
         ],
     )
     assert result.exit_code == 0, result.output
+    assert torch.get_num_threads() == threads  # restored after the bench
     assert "generation" in result.output and "whole step" in result.output
     data = json.loads(out.read_text())
     (result_1,) = data["results"]

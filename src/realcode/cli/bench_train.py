@@ -226,7 +226,8 @@ def command(
     import transformers
     import trl
 
-    counts = _thread_counts(threads, torch.get_num_threads())
+    default_threads = torch.get_num_threads()
+    counts = _thread_counts(threads, default_threads)
 
     from realcode.tasks import DataError, load_tasks
     from realcode.training.config import ConfigError, TrainConfig
@@ -268,6 +269,8 @@ def command(
         except RuntimeError as exc:
             err.print(f"[red]error:[/] {exc}")
             raise typer.Exit(1) from None
+        finally:
+            torch.set_num_threads(default_threads)  # the process may go on (tests, notebooks)
         reference = _reference_reward(cfg, tasks, repeats)
     results = [_summary(t, runs[t]) for t in counts]
     base = runs[counts[0]]
