@@ -80,16 +80,9 @@ def append_records(path: Path, records: Iterable[dict[str, Any]]) -> int:
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) for a user-supplied JSONL file; malformed lines raise naming file and line."""
-    if not path.is_file():
-        raise RecordError(f"file {str(path)!r} does not exist")
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise RecordError(f"{path}:{lineno}: malformed JSON ({exc.msg})") from None
-            if not isinstance(obj, dict):
-                raise RecordError(f"{path}:{lineno}: expected a JSON object")
-            yield lineno, obj
+    from realcode.tasks.paths import DataError, read_jsonl
+
+    try:
+        yield from read_jsonl(path)
+    except DataError as exc:
+        raise RecordError(str(exc)) from None
