@@ -18,14 +18,16 @@ def demo_command(
         "runs/demo"
     ),
     tasks: Annotated[int, typer.Option(help="training tasks in the miniature")] = 6,
-    rl_steps: Annotated[int, typer.Option("--rl-steps", help="GRPO steps")] = 24,
+    rl_steps: Annotated[int, typer.Option("--rl-steps", help="GRPO steps")] = 60,
     seed: Annotated[int, typer.Option()] = 0,
 ) -> None:
     """A miniature of REAL on CPU: Quality rises while Function holds, on the tasks it trained on."""
     from realcode.training.demo import MINIATURE_NOTE, DemoConfig, run_demo
 
     console.print(f"[bold]realcode demo[/]: {MINIATURE_NOTE}")
-    summary = run_demo(out, DemoConfig(tasks=tasks, rl_steps=rl_steps, seed=seed), log=console.print)
+    summary = run_demo(
+        out, DemoConfig(tasks=tasks, rl_steps=rl_steps, seed=seed), log=lambda m: console.print(m, markup=False)
+    )
     table = Table(title="realcode demo: before and after RL with the hybrid reward (same tasks, same harness)")
     table.add_column("model")
     for col in ("Function", "Quality", "Func-Qual"):

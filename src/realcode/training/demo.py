@@ -42,10 +42,10 @@ class DemoConfig:
     layers: int = 2
     sft_epochs: int = 40
     sft_lr: float = 3e-3
-    rl_steps: int = 24
-    rl_lr: float = 2e-4
+    rl_steps: int = 60
+    rl_lr: float = 5e-4
     num_generations: int = 6
-    eval_samples: int = 6
+    eval_samples: int = 12
     temperature: float = 1.0
     max_new_tokens: int = 160
     seed: int = 0
