@@ -212,14 +212,21 @@ def _unshare_setup(probe: str | None = None) -> str:
         hide_worker_top = False
     else:
         hide_worker_top = worker_top in hide
+    # The worker's sources are read into the shell before any mount: the package may itself live under /tmp
+    # (a clone in a temporary directory), which the private /tmp below hides. The trailing "x" keeps the files'
+    # final newlines through the command substitution.
+    worker_src = shlex.quote(str(WORKER_DIR / "worker.py"))
+    serialize_src = shlex.quote(str(WORKER_DIR / "serialize.py"))
     lines = [
         "set -e",
+        f'w=$(cat {worker_src}; echo x); w="${{w%x}}"',
+        f's=$(cat {serialize_src}; echo x); s="${{s%x}}"',
         "mount -t tmpfs -o mode=1777 tmpfs /tmp",
         "mount -t tmpfs -o mode=1777 tmpfs /dev/shm",
         "mount -t tmpfs -o mode=1777 tmpfs /var/tmp 2>/dev/null || true",
         f"mkdir /tmp/{HIDDEN_WORKER_DIR}",
-        f"cp {shlex.quote(str(WORKER_DIR / 'worker.py'))} {shlex.quote(str(WORKER_DIR / 'serialize.py'))}"
-        f" /tmp/{HIDDEN_WORKER_DIR}/",
+        f"printf '%s' \"$w\" > /tmp/{HIDDEN_WORKER_DIR}/worker.py",
+        f"printf '%s' \"$s\" > /tmp/{HIDDEN_WORKER_DIR}/serialize.py",
     ]
     for name in hide:
         lines.append(f"mount -t tmpfs -o mode=0711 tmpfs {shlex.quote('/' + name)}")
