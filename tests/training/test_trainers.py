@@ -77,3 +77,10 @@ def test_alpha_reweights_the_hybrid_reward() -> None:
 def test_model_that_cannot_load_offline_says_how_to_fix(tmp_path: Path, tasks: list) -> None:  # type: ignore[type-arg]
     with pytest.raises(ConfigError, match="local directory"):
         train(_cfg(Path("Qwen/Qwen2.5-Coder-0.5B-Instruct"), "sft"), tmp_path, tasks=tasks)
+
+
+def test_lora_sft_trains_only_adapters(small_model: Path, tasks: list, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    cfg = _cfg(small_model, "sft", lora=True, lora_r=4, lora_alpha=8, max_prompt_length=2048, max_response_length=512)
+    final = train(cfg, tmp_path, tasks=tasks)
+    assert (final / "adapter_config.json").is_file()  # PEFT saved an adapter, not a full model
+    assert json.loads((final / "adapter_config.json").read_text())["r"] == 4
