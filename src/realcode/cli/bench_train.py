@@ -129,13 +129,14 @@ def _reference_reward(cfg: Any, tasks: Sequence[Any], repeats: int) -> dict[str,
     """Median seconds of the same reward functions on the tasks' patched and vulnerable references."""
     from realcode.assess import default_cache
     from realcode.rewards.trl import reward_funcs
+    from realcode.tasks import fence
     from realcode.training.trl_train import reward_spec
 
     spec = reward_spec(cfg)
     rows = [(t, code) for t in tasks for code in (t.reference("patched"), t.reference("vulnerable")) if code]
     if not rows:
         return {}
-    completions = [f"```python\n{code.rstrip()}\n```" for _, code in rows]
+    completions = [fence(code) for _, code in rows]
     kwargs = {"task_id": [t.id for t, _ in rows], "benchmark": [t.benchmark.value for t, _ in rows]}
     times = []
     for _ in range(repeats):

@@ -22,6 +22,7 @@ def demo_command(
     seed: Annotated[int, typer.Option()] = 0,
 ) -> None:
     """A miniature of REAL on CPU: Quality rises while Function holds, on the tasks it trained on."""
+    from realcode.evaluation.report import rate_cell
     from realcode.training.demo import MINIATURE_NOTE, DemoConfig, run_demo
 
     console.print(f"[bold]realcode demo[/]: {MINIATURE_NOTE}")
@@ -33,12 +34,7 @@ def demo_command(
     for col in ("Function", "Quality", "Func-Qual"):
         table.add_column(col, justify="right")
     for label, key in (("SFT (before RL)", "before"), ("GRPO, 0.5 detector + 0.5 tests (after)", "after")):
-        m = summary[key]
-        cells = [
-            f"{100 * m[k]['value']:.1f} [{100 * m[k]['low']:.1f}, {100 * m[k]['high']:.1f}]" if k in m else "–"
-            for k in ("function", "quality", "func_qual")
-        ]
-        table.add_row(label, *cells)
+        table.add_row(label, *(rate_cell(summary[key], k) for k in ("function", "quality", "func_qual")))
     Console(width=max(Console().width, 140)).print(table)
     console.print(f"wall time: {summary['timings_s']['total']} s; stages: {json.dumps(summary['timings_s'])}")
     console.print(f"report: {summary['report']['markdown']} and {summary['report']['html']}")

@@ -94,6 +94,8 @@ def eval_command(
 
 def print_metrics(runs: list[dict[str, object]]) -> None:
     """The main metrics table of one or more runs."""
+    from realcode.evaluation.report import rate_cell
+
     table = Table(title="realcode eval")
     for col in ("run", "benchmark", "tasks", "Function", "Quality", "Func-Qual", "Dyn. security", "format err."):
         table.add_column(col, justify="left" if col in ("run", "benchmark") else "right")
@@ -105,22 +107,13 @@ def print_metrics(runs: list[dict[str, object]]) -> None:
             str(run["name"]),
             f"{run['benchmark']}/{run['split']}",
             str(overall["n_tasks"]),
-            _cell(m, "function"),
-            _cell(m, "quality"),
-            _cell(m, "func_qual"),
-            _cell(m, "dynamic_security", ci=False),
-            _cell(m, "format_error", ci=False),
+            rate_cell(m, "function"),
+            rate_cell(m, "quality"),
+            rate_cell(m, "func_qual"),
+            rate_cell(m, "dynamic_security", interval=False),
+            rate_cell(m, "format_error", interval=False),
         )
     Console(width=max(Console().width, 190)).print(table)
-
-
-def _cell(metrics: dict[str, dict[str, float]], key: str, *, ci: bool = True) -> str:
-    v = metrics.get(key)
-    if not v:
-        return "–"
-    if ci:
-        return f"{100 * v['value']:.1f} [{100 * v['low']:.1f}, {100 * v['high']:.1f}]"
-    return f"{100 * v['value']:.1f}"
 
 
 def register(app: typer.Typer) -> None:

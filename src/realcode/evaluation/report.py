@@ -47,7 +47,8 @@ def load_run(run_dir: str | Path) -> dict[str, Any]:
     return data
 
 
-def _cell(metrics: dict[str, Any], key: str, *, interval: bool = True) -> str:
+def rate_cell(metrics: dict[str, Any], key: str, *, interval: bool = True) -> str:
+    """``metrics[key]`` (a rate with its bootstrap interval) as a percentage cell; "–" when absent."""
     m = metrics.get(key)
     if not m:
         return "–"
@@ -88,7 +89,7 @@ def render_markdown(runs: Sequence[dict[str, Any]]) -> str:
     lines += ["|---" * (5 + len(MAIN)) + "|"]
     for r in runs:
         m = r["overall"]["metrics"]
-        cells = " | ".join(_cell(m, k) for k, _ in MAIN)
+        cells = " | ".join(rate_cell(m, k) for k, _ in MAIN)
         lines.append(
             f"| {_label(r)} | {r.get('benchmark', '?')} | {r.get('split', '?')} | {r['overall']['n_tasks']} | "
             f"{r['overall']['n_samples']} | {cells} |"
@@ -100,7 +101,7 @@ def render_markdown(runs: Sequence[dict[str, Any]]) -> str:
         m = r["overall"]["metrics"]
         lines.append(
             f"| {_label(r)} | "
-            + " | ".join(_cell(m, k, interval=False) for k, _ in SECONDARY)
+            + " | ".join(rate_cell(m, k, interval=False) for k, _ in SECONDARY)
             + f" | {r['overall'].get('infra_errors', 0)} |"
         )
     for r in runs:
@@ -109,8 +110,8 @@ def render_markdown(runs: Sequence[dict[str, Any]]) -> str:
             for cwe, t in r["per_cwe"].items():
                 m = t["metrics"]
                 lines.append(
-                    f"| {cwe} | {t['n_tasks']} | {_cell(m, 'function', interval=False)} | "
-                    f"{_cell(m, 'quality', interval=False)} | {_cell(m, 'func_qual', interval=False)} |"
+                    f"| {cwe} | {t['n_tasks']} | {rate_cell(m, 'function', interval=False)} | "
+                    f"{rate_cell(m, 'quality', interval=False)} | {rate_cell(m, 'func_qual', interval=False)} |"
                 )
     comps = _comparisons(runs)
     if comps:
@@ -146,7 +147,7 @@ def render_html(runs: Sequence[dict[str, Any]]) -> str:
     """The report as one self-contained HTML page (inline CSS and SVG, no script)."""
     main_rows = [
         [_label(r), str(r.get("benchmark", "?")), str(r.get("split", "?")), str(r["overall"]["n_tasks"])]
-        + [_cell(r["overall"]["metrics"], k) for k, _ in MAIN]
+        + [rate_cell(r["overall"]["metrics"], k) for k, _ in MAIN]
         for r in runs
     ]
     parts = [
@@ -162,7 +163,7 @@ def render_html(runs: Sequence[dict[str, Any]]) -> str:
             ["run", *[t for _, t in SECONDARY], "infra errors"],
             [
                 [_label(r)]
-                + [_cell(r["overall"]["metrics"], k, interval=False) for k, _ in SECONDARY]
+                + [rate_cell(r["overall"]["metrics"], k, interval=False) for k, _ in SECONDARY]
                 + [str(r["overall"].get("infra_errors", 0))]
                 for r in runs
             ],

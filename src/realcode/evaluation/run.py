@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 from realcode.evaluation.metrics import SampleOutcome, breakdown, compute_metrics
 from realcode.evaluation.records import RecordError, append_records, iter_jsonl, read_records
 from realcode.evaluation.stats import over_seeds
-from realcode.tasks import EntryKind, Task, load_tasks, render_prompt
+from realcode.tasks import EntryKind, Task, fence, load_tasks, render_prompt
 from realcode.tasks.loaders import parse_benchmark
 
 Policy = Literal["patched", "vulnerable", "canonical", "empty"]
@@ -77,7 +77,7 @@ def _record_key(task_id: str, seed: int, sample: int) -> str:
 
 
 def _fenced(code: str) -> str:
-    return f"```python\n{code.rstrip()}\n```\n"
+    return fence(code) + "\n"
 
 
 def policy_completion(task: Task, policy: str) -> str:
@@ -233,13 +233,13 @@ class EvalRun:
         with make_generator(cfg.backend, cfg.model, **opts) as gen:  # type: ignore[arg-type]
             for seed in cfg.seeds:
                 pending = sorted({t.id: t for t, sd, _ in todo if sd == seed}.values(), key=lambda t: t.id)
+                missing = {(t.id, s) for t, sd, s in todo if sd == seed}
                 params = SamplingParams(
                     n=cfg.n, temperature=cfg.temperature, top_p=cfg.top_p, max_new_tokens=cfg.max_new_tokens, seed=seed
                 )
                 for i in range(0, len(pending), batch_size):
                     batch = pending[i : i + batch_size]
                     outs = gen.generate([render_prompt(t, cfg.template) for t in batch], params)
-                    missing = {(t.id, s) for t, sd, s in todo if sd == seed}
                     rows = [
                         (t, seed, s, c.text, c.finish_reason)
                         for t, comps in zip(batch, outs, strict=True)

@@ -1,6 +1,6 @@
 """Benchmark tasks: one :class:`Task` model, loaders per benchmark, prompt rendering and code extraction."""
 
-from realcode.tasks.extract import ExtractedCode, extract_code
+from realcode.tasks.extract import ExtractedCode, extract_code, fence
 from realcode.tasks.loaders import BENCHMARKS, load_task_index, load_tasks, parse_benchmark, splits
 from realcode.tasks.model import (
     Benchmark,
@@ -29,6 +29,7 @@ __all__ = [
     "TestGroup",
     "data_dir",
     "extract_code",
+    "fence",
     "load_task_index",
     "load_tasks",
     "parse_benchmark",

@@ -44,6 +44,11 @@ class ExtractedCode:
         return self.code is not None
 
 
+def fence(code: str) -> str:
+    """``code`` as a model answer: one ```python block (what :func:`extract_code` takes back out)."""
+    return f"```python\n{code.rstrip()}\n```"
+
+
 def find_blocks(text: str) -> list[CodeBlock]:
     """All fenced code blocks of ``text`` in order (an unclosed last block included)."""
     blocks: list[CodeBlock] = []

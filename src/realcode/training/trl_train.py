@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from realcode.tasks import Task, load_tasks, render_prompt
+from realcode.tasks import Task, fence, load_tasks, render_prompt
 from realcode.training.config import ConfigError, TrainConfig, save_config
 
 REFERENCE_POLICIES = ("patched", "vulnerable", "canonical")
@@ -32,10 +32,6 @@ def training_tasks(cfg: TrainConfig, *, split: str | None = None) -> list[Task]:
     return tasks
 
 
-def _fenced(code: str) -> str:
-    return f"```python\n{code.rstrip()}\n```"
-
-
 def sft_rows(tasks: Sequence[Task], reference: str, template: str = "real") -> list[dict[str, Any]]:
     """Conversational prompt/completion pairs from the tasks' references (``mixed``: patched and vulnerable)."""
     kinds = ("patched", "vulnerable") if reference == "mixed" else (reference,)
@@ -45,7 +41,7 @@ def sft_rows(tasks: Sequence[Task], reference: str, template: str = "real") -> l
         for kind in kinds:
             code = task.reference(kind) or task.references.canonical  # type: ignore[arg-type]
             if code:
-                rows.append({"prompt": prompt, "completion": [{"role": "assistant", "content": _fenced(code)}]})
+                rows.append({"prompt": prompt, "completion": [{"role": "assistant", "content": fence(code)}]})
     if not rows:
         raise ConfigError(f"the tasks have no {reference} reference to fine-tune on")
     return rows
@@ -56,13 +52,12 @@ def reward_spec(cfg: TrainConfig) -> Any:
     from realcode.rewards.presets import load_spec
 
     spec = load_spec(cfg.reward_preset)
-    if cfg.alpha is not None:
-        if (spec.quality_alpha is None and "functional" in spec.weights and len(spec.weights) > 1) or spec.quality_alpha is not None:
-            spec = spec.model_copy(update={"quality_alpha": cfg.alpha})
-        else:
-            raise ConfigError(f"reward preset {cfg.reward_preset!r} has no quality component to weigh with alpha")
-        type(spec).model_validate(spec.model_dump())  # re-check the combination
-    return spec
+    if cfg.alpha is None:
+        return spec
+    if spec.quality_alpha is None and not ("functional" in spec.weights and len(spec.weights) > 1):
+        raise ConfigError(f"reward preset {cfg.reward_preset!r} has no quality component to weigh with alpha")
+    # Validated construction: model_copy would skip the spec's checks of the combination.
+    return type(spec).model_validate({**spec.model_dump(), "quality_alpha": cfg.alpha})
 
 
 def _trl() -> Any:

@@ -167,8 +167,9 @@ def prepare(cfg: TrainConfig, out_dir: str | Path, *, stand_in_model: str | Path
             f"{o.split('=', 1)[0]}={local}" if o.startswith(("actor_rollout_ref.model.path=", "critic.model.path=")) else o
             for o in overrides
         ]
+    config = compose(overrides)
     try:
-        validate(compose(check))
+        validate(config if check is overrides else compose(check))
     except Exception as exc:  # hydra wraps the model loader's OSError in its own exception types
         if "couldn't connect" in str(exc) or "cached files" in str(exc):
             raise ConfigError(
@@ -177,7 +178,6 @@ def prepare(cfg: TrainConfig, out_dir: str | Path, *, stand_in_model: str | Path
                 "or prepare the run where the model is downloaded"
             ) from None
         raise
-    config = compose(overrides)
     config_file = out / "verl_config.yaml"
     config_file.write_text(OmegaConf.to_yaml(config), encoding="utf-8")
     script = out / "launch.sh"
