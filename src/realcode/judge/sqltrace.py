@@ -62,7 +62,9 @@ def __realcode_install_sql_trace():
         def executescript(self, script, /):
             return self.cursor().executescript(script)
 
-    original = sqlite3.connect
+    # Runs of one job may share a process: wrap the real connect, never a previous run's wrapper.
+    original = getattr(sqlite3, "__realcode_connect__", sqlite3.connect)
+    sqlite3.__realcode_connect__ = original
 
     def connect(*args, **kwargs):
         kwargs.setdefault("factory", Connection)

@@ -50,7 +50,12 @@ class Job(BaseModel):
 
     ``mode``:
       * ``calls``: execute ``code`` as a module, then ``preamble`` in its namespace, then each of ``calls``.
-      * ``program``: run ``code`` as ``__main__`` once per entry of ``stdin_runs`` (each run fresh).
+      * ``program``: run ``code`` as ``__main__`` once per entry of ``stdin_runs``. Runs of one job follow
+        each other in one child process while nothing a run did could show in the next: each gets a fresh
+        ``__main__``, its own stdin (also at fd 0), its files restored, its threads joined and its ``atexit``
+        functions run, as at the end of a process; a run that changes the standard streams or the working
+        directory, leaves a thread, grows a large heap or ends the process hands the next run a fresh
+        child. A program can only ever affect later runs of its own job, as calls of one job already can.
     ``files`` are written into the job's private working directory before each run (name -> base64 bytes);
     ``capture_files`` are read back after each run (for instance an sqlite database, to see whether it changed).
     """

@@ -48,9 +48,11 @@ HEADER = struct.Struct(">I")
 MAX_REPLY = 1 << 30  # host-bound frames
 MAX_CHILD_FRAME = 64 << 20  # one call's encoded value; more is reported as output_limit
 RESULT_FD = 3  # the child's private result pipe (stdin, stdout, stderr are 0-2)
+CONTROL_FD = 4  # program jobs with files: the worker's go between runs
 INTERNAL_EXIT = 198  # the child failed before running candidate code: an infrastructure failure
 MAX_INT_BITS = 13_000  # larger ints exceed json's int/str conversion limit: reported opaquely
 PROTOCOL_VERSION = 1
+SETTLE_SECONDS = 0.02  # how long a calls job may run before the worker reads its reports as they come
 
 # Stdlib modules that candidate code commonly imports; importing them once here makes every fork cheaper.
 PREIMPORTS = (
@@ -310,15 +312,42 @@ def _run_calls(job: dict[str, Any], first_call: int) -> None:
         _send({"k": "call", "i": index, **result})
 
 
-def _run_program(job: dict[str, Any]) -> None:
-    code_object, failure = _compile(job["code"])
-    if code_object is None:
-        _send(failure or {"k": "load", "status": "syntax_error"})
-        return
+def _fd_identity(fd: int) -> tuple[int, int] | None:
+    try:
+        info = os.fstat(fd)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def _fresh_stdin() -> None:
+    """A new ``sys.stdin`` over fd 0, where the worker has just put this run's input."""
+    raw = open(0, "rb", closefd=False)  # noqa: SIM115 - lives as long as the run
+    sys.stdin = sys.__stdin__ = io.TextIOWrapper(raw, encoding="utf-8", errors="replace")  # type: ignore[misc]
+
+
+def _end_of_run() -> None:
+    """What the end of a process would do for the program, so that the next run starts as afresh as an
+    interpreter allows: wait for its non-daemon threads, run its ``atexit`` functions, cancel its alarms."""
+    module = sys.modules.get("threading")
+    if module is not None and module.active_count() > 1:
+        main_thread = module.main_thread()
+        for thread in module.enumerate():
+            if thread is not main_thread and not thread.daemon:
+                thread.join()
+    module = sys.modules.get("atexit")
+    if module is not None and module._ncallbacks():
+        module._run_exitfuncs()
+    signal.alarm(0)
+    for which in (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF):
+        signal.setitimer(which, 0)
+
+
+def _run_one_program(code_object: types.CodeType, index: int) -> dict[str, Any]:
     main = types.ModuleType("__main__")
     main.__file__ = "solution.py"
     sys.modules["__main__"] = main
-    report: dict[str, Any] = {"k": "run", "status": "ok", "exit_code": 0}
+    report: dict[str, Any] = {"k": "run", "i": index, "status": "ok", "exit_code": 0}
     try:
         exec(code_object, main.__dict__)
     except SystemExit as exc:
@@ -339,8 +368,67 @@ def _run_program(job: dict[str, Any]) -> None:
         except BaseException:
             pass
         report.update(exit_code=1, status=_status_of(exc), **_exception_info(exc))
-    _flush_streams()
-    _send(report)
+    try:  # as at the end of a process, whichever way the program ended
+        _end_of_run()
+    except BaseException:
+        pass
+    return report
+
+
+def _reusable(streams: list[tuple[int, int] | None], home: str, recycle_bytes: int, memory_cap: int) -> bool:
+    """Whether the next run may start in this process: nothing the last run did would show in it."""
+    try:
+        threading_module = sys.modules.get("threading")
+        return (
+            [_fd_identity(fd) for fd in (0, 1, 2)] == streams
+            and not (_OUT is None or _OUT.closed or _ERR is None or _ERR.closed)
+            and os.getcwd() == home
+            and _offset(1) < recycle_bytes
+            and _offset(2) < recycle_bytes
+            and resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 < memory_cap
+            and (threading_module is None or threading_module.active_count() == 1)
+        )
+    except BaseException:  # whatever the run broke, a fresh process repairs
+        return False
+
+
+def _run_program(job: dict[str, Any], first_run: int, recycle_bytes: int) -> None:
+    """Run the program once per stdin of the job, from ``first_run`` on, in this one process.
+
+    Each run gets a fresh ``__main__`` and the end-of-process treatment (threads joined, ``atexit`` run).
+    Between runs the worker puts the next input on fd 0 and restores (and reads back) the job's files; this
+    process waits for its go before each run after the first. Leaving the process for a fresh one is
+    the answer to anything a run did that the next run could notice and an interpreter cannot undo: the
+    standard streams replaced or closed, another working directory, a thread still alive, a large heap, a
+    lot of output.
+    """
+    code_object, failure = _compile(job["code"])
+    if code_object is None:
+        _send(failure or {"k": "load", "status": "syntax_error"})
+        return
+    runs = job["stdin_runs"]
+    with_files = bool(job["files"] or job["capture_files"])
+    home = os.getcwd()
+    streams = [_fd_identity(fd) for fd in (0, 1, 2)]
+    memory_cap = (int(job["limits"]["memory_mb"]) << 20) // 4
+    for index in range(first_run, len(runs)):
+        if index > first_run and os.read(CONTROL_FD, 1) != b"g":
+            return  # the worker is gone or ended the job
+        _fresh_stdin()
+        report = _run_one_program(code_object, index)
+        _flush_streams()
+        sys.stdout, sys.stderr = _OUT, _ERR
+        try:
+            sys.modules["__main__"].__dict__.clear()  # the run's objects go, as at interpreter exit
+            if with_files:
+                gc.collect()  # connections and files the run left open are closed before the worker looks
+        except BaseException:
+            pass
+        reusable = index < len(runs) - 1 and _reusable(streams, home, recycle_bytes, memory_cap)
+        report["more"] = reusable
+        _send(report)
+        if not reusable:
+            return
 
 
 def _apply_limits(limits: dict[str, Any], config: dict[str, Any], cpu_budget: float) -> None:
@@ -406,18 +494,25 @@ def _prepare_for_children(jobdir: str, worker_dir: str) -> None:
 
 
 def _child_main(
-    job: dict[str, Any], config: dict[str, Any], jobdir: str, fds: tuple[int, int, int, int], first_call: int
+    job: dict[str, Any],
+    config: dict[str, Any],
+    jobdir: str,
+    fds: tuple[int, int, int, int, int],
+    first: int,
 ) -> None:
-    """Entry of a forked child. Never returns."""
+    """Entry of a forked child: run the job's calls or program runs from index ``first``. Never returns."""
     try:
         os.setsid()  # own process group: the worker kills the whole group
-        stdin_fd, out_w, err_w, res_w = fds
+        stdin_fd, out_w, err_w, res_w, control_r = fds
         os.dup2(res_w, RESULT_FD)
+        if control_r >= 0:
+            os.dup2(control_r, CONTROL_FD)
         os.dup2(stdin_fd, 0)
         os.dup2(out_w, 1)
         os.dup2(err_w, 2)
-        os.closerange(RESULT_FD + 1, 1 << 16)
-        remaining = max(1, len(job["calls"]) - first_call) if job["mode"] == "calls" else 1
+        os.closerange((CONTROL_FD if control_r >= 0 else RESULT_FD) + 1, 1 << 16)
+        segments = job["calls"] if job["mode"] == "calls" else job["stdin_runs"]
+        remaining = max(1, len(segments) - first)
         _apply_limits(job["limits"], config, float(job["limits"]["cpu_seconds"]) * (remaining + 1))
         os.chdir(jobdir)
         if _LIBC is not None and not config.get("pidns"):
@@ -428,15 +523,47 @@ def _child_main(
         os._exit(INTERNAL_EXIT)
     try:
         if job["mode"] == "program":
-            _run_program(job)
+            _run_program(job, first, int(job["limits"]["output_bytes"]))
         else:
-            _run_calls(job, first_call)
+            _run_calls(job, first)
     except BaseException:  # the report pipe itself failed (closed by the code, for instance)
         os._exit(1)
     os._exit(0)
 
 
 # ----------------------------------------------------------------------------------------- worker side
+
+
+def _fork() -> int:
+    """fork(2) without CPython's at-fork machinery, where the platform allows.
+
+    ``os.fork()`` runs the interpreter's after-fork hooks in the child (``threading``, ``logging`` and
+    ``random`` register some): Python code running for the first time in the child, whose reference-count
+    writes copy-on-write fault about 170 pages per fork; under nested virtualisation each fault costs ~3 us,
+    most of a child's start-up. The hooks exist to repair state that *other threads* held at the fork. This
+    worker never starts a thread, so the raw fork(2) (through ``PyDLL``, which keeps the GIL held across the
+    call, so the child's GIL state is the parent's: held by its only thread) leaves nothing to repair. The
+    one hook whose effect a job can see, reseeding ``random``, the worker does before each fork
+    (``_reseed_random``), so that every child starts from its own seed.
+    """
+    if _RAW_FORK is None:
+        return os.fork()
+    pid = int(_RAW_FORK())
+    if pid < 0:
+        raise OSError(ctypes.get_errno(), "fork failed")
+    return pid
+
+
+def _reseed_random() -> None:
+    """What ``random``'s after-fork hook does, without its Python wrapper: a fresh seed from the OS."""
+    module = sys.modules.get("random")
+    instance = getattr(module, "_inst", None)
+    if instance is not None:
+        try:
+            _c_seed(instance, None)
+            instance.gauss_next = None
+        except Exception:
+            pass
 
 
 def _process_cpu(pid: int) -> float | None:
@@ -469,8 +596,9 @@ class Child:
         config: dict[str, Any],
         jobdir: str,
         stdin: bytes,
-        first_call: int,
+        first: int,
         files: tuple[int, int, int],
+        handshake: bool = False,
     ):
         limits = job["limits"]
         self.cpu_limit = float(limits["cpu_seconds"])
@@ -486,10 +614,15 @@ class Child:
             os.write(stdin_fd, stdin)
             os.lseek(stdin_fd, 0, os.SEEK_SET)
         res_r, res_w = os.pipe()
-        self.pid = os.fork()
+        control_r, self.control_w = os.pipe() if handshake else (-1, -1)
+        if _RAW_FORK is not None:
+            _reseed_random()  # here, where the state's pages are the worker's own, not in the child
+        self.pid = _fork()
         if self.pid == 0:
-            _child_main(job, config, jobdir, (stdin_fd, self.out_fd, self.err_fd, res_w), first_call)
+            _child_main(job, config, jobdir, (stdin_fd, self.out_fd, self.err_fd, res_w, control_r), first)
         os.close(res_w)
+        if control_r >= 0:
+            os.close(control_r)
         self.pidfd = os.pidfd_open(self.pid)
         os.set_blocking(res_r, False)
         self.res_r = res_r
@@ -546,6 +679,13 @@ class Child:
         err, cut_err = self._read(self.err_fd, self.segment_out[1], end_err)
         return out, err, cut_out or cut_err
 
+    def go(self) -> None:
+        """Let a handshaking child start its next run."""
+        try:
+            os.write(self.control_w, b"g")
+        except OSError:  # the child is gone: its death is seen and judged by ``messages``
+            pass
+
     def kill(self, reason: str) -> None:
         if self.kill_reason is None:
             self.kill_reason = reason
@@ -558,12 +698,22 @@ class Child:
             or os.fstat(self.err_fd).st_size - self.segment_out[1] > self.output_cap
         )
 
-    def messages(self) -> Iterator[dict[str, Any]]:
-        """Yield the child's reports as they arrive while enforcing the limits; then reap the child."""
+    def messages(self, settle: float = 0.0) -> Iterator[dict[str, Any]]:
+        """Yield the child's reports as they arrive while enforcing the limits; then reap the child.
+
+        ``settle``: first wait up to this many seconds for the child to exit before reading any report, so
+        that a short job costs the worker one wake-up instead of one per report. Safe while ``settle`` is far
+        below every limit; a child that fills the report pipe meanwhile only waits until then.
+        """
         pending = bytearray()
         pipe_open = True
         exited = False
         idle = False  # the last wait timed out: a long run, worth a look at its output size
+        if settle > 0:
+            try:
+                select.select([self.pidfd], [], [], min(settle, self.cpu_limit / 4, self.wall_limit / 4))
+            except InterruptedError:
+                pass
         while pipe_open or not exited:
             if not exited:
                 cpu = _process_cpu(self.pid)
@@ -627,6 +777,8 @@ class Child:
         self.last_cpu = max(self.last_cpu, self.rusage.ru_utime + self.rusage.ru_stime)
         os.close(self.res_r)
         os.close(self.pidfd)
+        if self.control_w >= 0:
+            os.close(self.control_w)
 
     def death_reason(self, program: bool = False) -> str:
         """What ended the child, judged from the outside."""
@@ -807,7 +959,7 @@ class Worker:
             expected = next_call
             load_failure: dict[str, Any] | None = None
             try:
-                for message in child.messages():
+                for message in child.messages(settle=SETTLE_SECONDS):
                     kind = message.get("k")
                     if kind == "load" and not loaded and load_failure is None:
                         if first_child:
@@ -863,25 +1015,56 @@ class Worker:
         return job_result
 
     def _run_program(self, job: dict[str, Any], jobdir: str) -> dict[str, Any]:
-        runs: list[dict[str, Any]] = []
+        """Run the program on each stdin, as many runs per child as the child allows (see the child's
+        ``_run_program``); a run that ends its child (a crash, a kill, an exit) is judged from outside and
+        the next run starts in a fresh child."""
+        stdins = [text.encode("utf-8", "surrogateescape") for text in job["stdin_runs"]]
+        runs: list[dict[str, Any] | None] = [None] * len(stdins)
         limit = int(job["limits"]["file_size_mb"]) << 20
-        for stdin in job["stdin_runs"]:
+        next_run = 0
+        while next_run < len(stdins):
             self._place_files(jobdir, job["files"])
-            child = Child(job, self.config, jobdir, stdin.encode("utf-8", "surrogateescape"), 0, self.files)
+            child = Child(job, self.config, jobdir, stdins[next_run], next_run, self.files, handshake=True)
+            current: int | None = next_run
             try:
-                report: dict[str, Any] | None = None
                 syntax: dict[str, Any] | None = None
-                report_number = 0
                 for message in child.messages():
-                    if report is None and syntax is None:
-                        if message.get("k") == "run":
-                            report = message
-                            report_number = child.reports
-                        elif message.get("k") == "load" and message.get("status") in (
-                            "syntax_error",
-                            "memory",
-                        ):
+                    kind = message.get("k")
+                    if kind == "load" and current == next_run and runs[current] is None:
+                        if message.get("status") in ("syntax_error", "memory") and syntax is None:
                             syntax = message
+                        continue
+                    # A report stands when it arrived before any kill: the run had finished (a process that
+                    # is slow to exit, freeing a lot of memory on a busy machine, does not turn it into a
+                    # timeout).
+                    if kind != "run" or current is None or message.get("i") != current:
+                        continue
+                    if child.kill_reason is not None:
+                        continue
+                    out, err, cut = child.output(message)
+                    run: dict[str, Any] = {
+                        "stdout": out,
+                        "stderr": err,
+                        "cpu_ms": child.segment_cpu_ms(message),
+                        "status": str(message.get("status", "ok")),
+                        "exit_code": message.get("exit_code"),
+                        "exc_type": message.get("exc_type"),
+                        "exc_message": message.get("exc_message"),
+                    }
+                    if cut and run["status"] in ("ok", "exit", "exception", "crashed"):
+                        run["status"] = "output_limit"
+                    if job["capture_files"]:
+                        run["files"] = self._capture(jobdir, job["capture_files"], limit)
+                    runs[current] = run
+                    following = current + 1
+                    if message.get("more") is True and following < len(stdins):
+                        self._place_files(jobdir, job["files"])
+                        self._load_stdin(stdins[following])
+                        child.start_segment(message)
+                        child.go()
+                        current = following
+                    else:
+                        current = None
                 self._account(child)
                 if syntax is not None:
                     return {
@@ -889,35 +1072,43 @@ class Worker:
                         "load_exc_type": syntax.get("exc_type"),
                         "load_exc_message": syntax.get("exc_message"),
                     }
-                out, err, cut = child.output()
+                if current is not None:  # the child ended inside this run
+                    out, err, cut = child.output()
             finally:
                 self._kill_leftovers()  # before the next child reuses the memory files
+            if current is None:
+                next_run = max(i for i, run in enumerate(runs) if run is not None) + 1 if any(runs) else 0
+                if next_run == 0:
+                    return {"status": "infra_error", "infra_message": "sandbox child reported no run"}
+                continue
             status = child.death_reason(program=True)
             if status == "infra_error":
                 return {"status": "infra_error", "infra_message": "sandbox child failed to start"}
-            run: dict[str, Any] = {"stdout": out, "stderr": err, "cpu_ms": child.segment_cpu_ms()}
-            # A report that arrived before any kill stands: the program had finished (a process that is
-            # slow to exit, freeing a lot of memory on a busy machine, say, does not turn it into a timeout).
-            if report is not None and (
-                (child.kill_reason is None and not os.WIFSIGNALED(child.status))
-                or (child.kill_reason is not None and report_number <= child.reports_before_kill)
-            ):
-                run.update(
-                    status=str(report.get("status", "ok")),
-                    exit_code=report.get("exit_code"),
-                    exc_type=report.get("exc_type"),
-                    exc_message=report.get("exc_message"),
-                )
-            else:
-                run["status"] = status
-                if os.WIFEXITED(child.status) and child.kill_reason is None:
-                    run["exit_code"] = os.WEXITSTATUS(child.status)
-            if cut and run["status"] in ("ok", "exit", "exception", "crashed"):
-                run["status"] = "output_limit"
+            dead: dict[str, Any] = {
+                "stdout": out,
+                "stderr": err,
+                "cpu_ms": child.segment_cpu_ms(),
+                "status": status,
+            }
+            if os.WIFEXITED(child.status) and child.kill_reason is None:
+                dead["exit_code"] = os.WEXITSTATUS(child.status)
+            if cut and status in ("ok", "exit", "exception", "crashed"):
+                dead["status"] = "output_limit"
             if job["capture_files"]:
-                run["files"] = self._capture(jobdir, job["capture_files"], limit)
-            runs.append(run)
-        return {"status": "ok", "runs": runs}
+                dead["files"] = self._capture(jobdir, job["capture_files"], limit)
+            runs[current] = dead
+            next_run = current + 1
+        return {"status": "ok", "runs": [run for run in runs if run is not None]}
+
+    def _load_stdin(self, data: bytes) -> None:
+        """Put a run's input in the stdin memory file, which the waiting child reads as fd 0."""
+        fd = self.files[0]
+        os.ftruncate(fd, 0)
+        view = memoryview(data)
+        offset = 0
+        while offset < len(view):
+            offset += os.pwrite(fd, view[offset:], offset)
+        os.lseek(fd, 0, os.SEEK_SET)
 
 
 def _force_remove(path: str) -> None:
@@ -947,6 +1138,31 @@ def _call_result(message: dict[str, Any], stdout: str, cpu_ms: float, cut: bool)
 
 
 _LIBC: Any = None
+_RAW_FORK: Any = None
+try:
+    import _random
+
+    _c_seed: Any = _random.Random.seed  # the C seeding, under random.Random.seed's Python wrapper
+except ImportError:  # pragma: no cover - every CPython has _random
+    _c_seed = None
+
+
+def _set_raw_fork() -> None:
+    """Use the raw fork(2) when this process has a single thread (checked after the pre-imports, which
+    could start some); else keep ``os.fork()``, the only safe fork with other threads around."""
+    global _RAW_FORK
+    try:
+        if len(os.listdir("/proc/self/task")) != 1:
+            return
+    except OSError:
+        return
+    try:
+        fork = ctypes.PyDLL(None, use_errno=True).fork
+    except (OSError, AttributeError):
+        return
+    fork.restype = ctypes.c_int
+    fork.argtypes = []
+    _RAW_FORK = fork
 
 
 def _set_process_flags() -> None:
@@ -993,6 +1209,7 @@ def main() -> int:
     gc.collect()
     gc.freeze()  # children share these pages copy-on-write instead of touching them in every collection
     gc.disable()  # the worker allocates little; children re-enable collection
+    _set_raw_fork()
     worker = Worker(config)
     _prepare_for_children(worker.jobdir, config["worker_dir"])
     ready = {
