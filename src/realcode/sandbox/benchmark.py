@@ -3,7 +3,7 @@
 Three workloads, each run through the warm pool and through a spawn-per-job baseline, side by side:
 
 * ``calls``: a module with a function, called 5 times (a HumanEval/SecCodePLT-style job);
-* ``program``: a stdin/stdout program run on 20 inputs (APPS-style), each run a fresh process;
+* ``program``: a stdin/stdout program run on 20 inputs (APPS-style; the runs of one job share a child);
 * ``sql``: a program that reads ``input()``, queries an sqlite file placed in the job directory and prints
   rows, on 5 inputs, with the database captured after each run (SafeSQL-style).
 
@@ -205,8 +205,8 @@ def measure_baseline(job: Job, count: int, parallel: int) -> Measurement:
 
 
 def fork_floor(count: int = 300) -> dict[str, float]:
-    """CPU ms of a bare fork+exit from a warm interpreter of the worker's size: the price of isolation
-    by process on this machine, which no per-job design that forks can go below."""
+    """CPU ms of a bare fork+exit from a warm interpreter of the worker's size, forking as the worker does:
+    the price of isolation by process on this machine, which no per-job design that forks can go below."""
     script = (
         "import os, resource, sys\n"
         f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
@@ -215,11 +215,12 @@ def fork_floor(count: int = 300) -> dict[str, float]:
         "    try: __import__(name)\n"
         "    except ImportError: pass\n"
         "import gc; gc.collect(); gc.freeze()\n"
+        "worker._set_raw_fork()\n"  # fork as the worker does
         "def cpu(who):\n"
         "    u = resource.getrusage(who); return u.ru_utime + u.ru_stime\n"
         "s, c = cpu(resource.RUSAGE_SELF), cpu(resource.RUSAGE_CHILDREN)\n"
         f"for _ in range({count}):\n"
-        "    pid = os.fork()\n"
+        "    pid = worker._fork()\n"
         "    if pid == 0: os._exit(0)\n"
         "    os.waitpid(pid, 0)\n"
         f"print((cpu(resource.RUSAGE_SELF) - s) * 1000 / {count}, (cpu(resource.RUSAGE_CHILDREN) - c) * 1000 / {count})\n"
