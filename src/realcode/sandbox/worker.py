@@ -607,12 +607,8 @@ class Child:
         # The worker's three memory files, emptied for this child. Nothing else can hold them now: the
         # previous child and everything it started are dead and reaped.
         stdin_fd, self.out_fd, self.err_fd = files
-        for fd in files:
-            os.ftruncate(fd, 0)
-            os.lseek(fd, 0, os.SEEK_SET)
-        if stdin:
-            os.write(stdin_fd, stdin)
-            os.lseek(stdin_fd, 0, os.SEEK_SET)
+        for fd, data in zip(files, (stdin, b"", b""), strict=True):
+            _refill(fd, data)
         res_r, res_w = os.pipe()
         control_r, self.control_w = os.pipe() if handshake else (-1, -1)
         if _RAW_FORK is not None:
@@ -627,8 +623,6 @@ class Child:
         os.set_blocking(res_r, False)
         self.res_r = res_r
         self.kill_reason: str | None = None
-        self.reports = 0  # reports yielded so far
-        self.reports_before_kill = 0
         self.status = 0
         self.rusage: Any = None
         self.last_cpu = 0.0  # seconds, as last seen by the worker
@@ -689,7 +683,6 @@ class Child:
     def kill(self, reason: str) -> None:
         if self.kill_reason is None:
             self.kill_reason = reason
-            self.reports_before_kill = self.reports
         _kill_group(self.pid)
 
     def _over_output(self) -> bool:
@@ -769,7 +762,6 @@ class Child:
                 except ValueError:
                     continue  # garbage on the report pipe: ignored, the worker judges by what it sees
                 if isinstance(message, dict):
-                    self.reports += 1
                     yield message
         if not exited:
             self.kill(self.kill_reason or "crashed")
@@ -1020,25 +1012,25 @@ class Worker:
         the next run starts in a fresh child."""
         stdins = [text.encode("utf-8", "surrogateescape") for text in job["stdin_runs"]]
         runs: list[dict[str, Any] | None] = [None] * len(stdins)
-        limit = int(job["limits"]["file_size_mb"]) << 20
         next_run = 0
         while next_run < len(stdins):
             self._place_files(jobdir, job["files"])
             child = Child(job, self.config, jobdir, stdins[next_run], next_run, self.files, handshake=True)
-            current: int | None = next_run
+            first = next_run
+            current: int | None = first
             try:
                 syntax: dict[str, Any] | None = None
                 for message in child.messages():
                     kind = message.get("k")
-                    if kind == "load" and current == next_run and runs[current] is None:
+                    if kind == "load" and current == first:
                         if message.get("status") in ("syntax_error", "memory") and syntax is None:
                             syntax = message
+                        continue
+                    if kind != "run" or current is None or message.get("i") != current:
                         continue
                     # A report stands when it arrived before any kill: the run had finished (a process that
                     # is slow to exit, freeing a lot of memory on a busy machine, does not turn it into a
                     # timeout).
-                    if kind != "run" or current is None or message.get("i") != current:
-                        continue
                     if child.kill_reason is not None:
                         continue
                     out, err, cut = child.output(message)
@@ -1051,18 +1043,14 @@ class Worker:
                         "exc_type": message.get("exc_type"),
                         "exc_message": message.get("exc_message"),
                     }
-                    if cut and run["status"] in ("ok", "exit", "exception", "crashed"):
-                        run["status"] = "output_limit"
-                    if job["capture_files"]:
-                        run["files"] = self._capture(jobdir, job["capture_files"], limit)
-                    runs[current] = run
-                    following = current + 1
-                    if message.get("more") is True and following < len(stdins):
+                    runs[current] = self._finish_run(run, cut, job, jobdir)
+                    next_run = current + 1
+                    if message.get("more") is True and next_run < len(stdins):
                         self._place_files(jobdir, job["files"])
-                        self._load_stdin(stdins[following])
+                        _refill(self.files[0], stdins[next_run])
                         child.start_segment(message)
                         child.go()
-                        current = following
+                        current = next_run
                     else:
                         current = None
                 self._account(child)
@@ -1077,9 +1065,6 @@ class Worker:
             finally:
                 self._kill_leftovers()  # before the next child reuses the memory files
             if current is None:
-                next_run = max(i for i, run in enumerate(runs) if run is not None) + 1 if any(runs) else 0
-                if next_run == 0:
-                    return {"status": "infra_error", "infra_message": "sandbox child reported no run"}
                 continue
             status = child.death_reason(program=True)
             if status == "infra_error":
@@ -1092,23 +1077,28 @@ class Worker:
             }
             if os.WIFEXITED(child.status) and child.kill_reason is None:
                 dead["exit_code"] = os.WEXITSTATUS(child.status)
-            if cut and status in ("ok", "exit", "exception", "crashed"):
-                dead["status"] = "output_limit"
-            if job["capture_files"]:
-                dead["files"] = self._capture(jobdir, job["capture_files"], limit)
-            runs[current] = dead
+            runs[current] = self._finish_run(dead, cut, job, jobdir)
             next_run = current + 1
         return {"status": "ok", "runs": [run for run in runs if run is not None]}
 
-    def _load_stdin(self, data: bytes) -> None:
-        """Put a run's input in the stdin memory file, which the waiting child reads as fd 0."""
-        fd = self.files[0]
-        os.ftruncate(fd, 0)
-        view = memoryview(data)
-        offset = 0
-        while offset < len(view):
-            offset += os.pwrite(fd, view[offset:], offset)
-        os.lseek(fd, 0, os.SEEK_SET)
+    def _finish_run(self, run: dict[str, Any], cut: bool, job: dict[str, Any], jobdir: str) -> dict[str, Any]:
+        """A run's result with the output cut taken into account and its files read back."""
+        if cut and run["status"] in ("ok", "exit", "exception", "crashed"):
+            run["status"] = "output_limit"
+        if job["capture_files"]:
+            limit = int(job["limits"]["file_size_mb"]) << 20
+            run["files"] = self._capture(jobdir, job["capture_files"], limit)
+        return run
+
+
+def _refill(fd: int, data: bytes) -> None:
+    """Replace a memory file's content with ``data`` and rewind it (the child shares the offset)."""
+    os.ftruncate(fd, 0)
+    view = memoryview(data)
+    offset = 0
+    while offset < len(view):
+        offset += os.pwrite(fd, view[offset:], offset)
+    os.lseek(fd, 0, os.SEEK_SET)
 
 
 def _force_remove(path: str) -> None:

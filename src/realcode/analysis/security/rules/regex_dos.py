@@ -470,10 +470,7 @@ class CatastrophicRegex(Rule):
             pattern = facts.literal(pattern_node, func)
             if not isinstance(pattern, str):
                 continue
-            flags = facts.literal(argument(call, spec[1], "flags"), func)
-            flags = (
-                _flag_value(facts, argument(call, spec[1], "flags")) if not isinstance(flags, int) else flags
-            )
+            flags = flag_value(facts, argument(call, spec[1], "flags"), func)
             mode = spec[2] if spec[2] != "compile" else _compiled_use(facts, call)
             result = analyze(pattern, flags, search=mode == "search", full=mode == "full")
             if result is None:
@@ -492,12 +489,17 @@ class CatastrophicRegex(Rule):
                 )
 
 
-def _flag_value(facts: ModuleFacts, node: ast.AST | None) -> int:
-    """``re.I | re.S`` and friends as an int (0 when unknown)."""
+def flag_value(
+    facts: ModuleFacts, node: ast.AST | None, func: ast.FunctionDef | ast.AsyncFunctionDef | None = None
+) -> int:
+    """A regex flags argument (``re.I | re.S``, an int, a name bound to either) as an int (0 when unknown)."""
     if node is None:
         return 0
+    value = facts.literal(node, func)
+    if isinstance(value, int):
+        return value
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
-        return _flag_value(facts, node.left) | _flag_value(facts, node.right)
+        return flag_value(facts, node.left, func) | flag_value(facts, node.right, func)
     name = facts.qualified_name(node) or ""
     if name.startswith("re."):
         value = getattr(re, name.rsplit(".", 1)[-1], 0)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from realcode.analysis.findings import Confidence, Finding, Severity
 from realcode.analysis.security.rules._pure_ast import NOT_CONSTANT, ModuleFacts, argument, facts_of
 from realcode.analysis.security.rules.base import Rule, register
-from realcode.analysis.security.rules.regex_dos import analyze
+from realcode.analysis.security.rules.regex_dos import analyze, flag_value
 
 if TYPE_CHECKING:
     from realcode.analysis.security.context import AnalysisContext
@@ -129,22 +129,6 @@ def _strings(value: Any) -> list[str]:
     if isinstance(value, dict):
         return [k for k in value if isinstance(k, str)]
     return []
-
-
-def _flags(facts: ModuleFacts, node: ast.AST | None, func: _Func | None) -> int:
-    """``re.I | re.S`` and friends as an int (0 when unknown)."""
-    if node is None:
-        return 0
-    value = facts.literal(node, func)
-    if isinstance(value, int):
-        return value
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
-        return _flags(facts, node.left, func) | _flags(facts, node.right, func)
-    name = facts.qualified_name(node) or ""
-    if name.startswith("re."):
-        flag = getattr(re, name.rsplit(".", 1)[-1], 0)
-        return int(flag) if isinstance(flag, int) else 0
-    return 0
 
 
 class _Scope:
@@ -327,7 +311,7 @@ class WildcardImageDataURL(Rule):
                 pattern = facts.literal(pattern_node, func)
                 if pattern_node is None or not isinstance(pattern, str):
                     continue
-                flags = _flags(facts, argument(node, _RE_FLAGS_AT.get(name or "", 2), "flags"), func)
+                flags = flag_value(facts, argument(node, _RE_FLAGS_AT.get(name or "", 2), "flags"), func)
                 if wildcard_image_pattern(pattern, flags) and not scope_of(node).cleared:
                     yield self.finding(
                         ctx,
