@@ -55,6 +55,22 @@ from realcode.rewards.spec import (
 
 _REAL = "REAL (NeurIPS 2025), github.com/yaof20/ReaL"
 
+
+def _real_safesql(name: str, description: str, source: str, *, security_weight: float) -> RewardSpec:
+    """REAL's SafeSQL reward (first 5 I/O tests, static SQL-injection check) at one of its weightings."""
+    return RewardSpec(
+        name=name,
+        description=description,
+        source=source,
+        functional=FunctionalSpec(
+            kind="per_test", pass_score=1.0, fail_score=0.0, error_score=-0.5, timeout_score=-0.5, max_tests=5
+        ),
+        security=SecuritySpec(kind="binary", only_cwes=["CWE-89"], analysis_failure=0.0),
+        weights={"functional": round(1.0 - security_weight, 10), "security": security_weight},
+        format=FormatSpec(no_code=-1.0),
+    )
+
+
 PRESETS: dict[str, RewardSpec] = {
     "real-seccodeplt": RewardSpec(
         name="real-seccodeplt",
@@ -67,27 +83,17 @@ PRESETS: dict[str, RewardSpec] = {
         weights={"functional": 0.5, "security": 0.5},
         format=FormatSpec(no_code=-1.0, placeholders=["YOUR_CODE_HERE"]),
     ),
-    "real-safesql": RewardSpec(
-        name="real-safesql",
-        description="REAL on SafeSQL: 0.1 static SQL-injection check + 0.9 correctness",
-        source=f"{_REAL}: run/safesql/hybrid-*.sh, verl/utils/reward_score/sql_utils.py and sql_injection/",
-        functional=FunctionalSpec(
-            kind="per_test", pass_score=1.0, fail_score=0.0, error_score=-0.5, timeout_score=-0.5, max_tests=5
-        ),
-        security=SecuritySpec(kind="binary", only_cwes=["CWE-89"], analysis_failure=0.0),
-        weights={"functional": 0.9, "security": 0.1},
-        format=FormatSpec(no_code=-1.0),
+    "real-safesql": _real_safesql(
+        "real-safesql",
+        "REAL on SafeSQL: 0.1 static SQL-injection check + 0.9 correctness",
+        f"{_REAL}: run/safesql/hybrid-*.sh, verl/utils/reward_score/sql_utils.py and sql_injection/",
+        security_weight=0.1,
     ),
-    "real-safesql-0.3": RewardSpec(
-        name="real-safesql-0.3",
-        description="REAL on SafeSQL, ablation weights: 0.3 static SQL-injection check + 0.7 correctness",
-        source=f"{_REAL}: SafeSQL weight ablation; formulas as real-safesql",
-        functional=FunctionalSpec(
-            kind="per_test", pass_score=1.0, fail_score=0.0, error_score=-0.5, timeout_score=-0.5, max_tests=5
-        ),
-        security=SecuritySpec(kind="binary", only_cwes=["CWE-89"], analysis_failure=0.0),
-        weights={"functional": 0.7, "security": 0.3},
-        format=FormatSpec(no_code=-1.0),
+    "real-safesql-0.3": _real_safesql(
+        "real-safesql-0.3",
+        "REAL on SafeSQL, ablation weights: 0.3 static SQL-injection check + 0.7 correctness",
+        f"{_REAL}: SafeSQL weight ablation; formulas as real-safesql",
+        security_weight=0.3,
     ),
     "real-apps": RewardSpec(
         name="real-apps",
