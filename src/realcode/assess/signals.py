@@ -11,6 +11,7 @@ import ast
 import re
 import warnings
 
+from realcode.analysis.security.engine.names import dotted
 from realcode.assess.model import GuardSignals
 from realcode.tasks.model import EntryKind, Task
 
@@ -157,18 +158,6 @@ def find_stub(task: Task, tree: ast.Module) -> str | None:
 # --- tampering ---------------------------------------------------------------------------------------------
 
 
-def _dotted(node: ast.expr) -> str | None:
-    parts: list[str] = []
-    cur = node
-    while isinstance(cur, ast.Attribute):
-        parts.append(cur.attr)
-        cur = cur.value
-    if isinstance(cur, ast.Name):
-        parts.append(cur.id)
-        return ".".join(reversed(parts))
-    return None
-
-
 def find_tampering(tree: ast.Module) -> list[str]:
     """Places where the program reaches into the interpreter, its tests or its clock.
 
@@ -198,7 +187,7 @@ def find_tampering(tree: ast.Module) -> list[str]:
                     hits.append(f"line {node.lineno}: imports {alias.name} from {node.module} ({why2})")
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute):
-            base = _dotted(node.value)
+            base = dotted(node.value)
             if base is not None:
                 mod = module_aliases.get(base, base)
                 why = _TAMPER_ATTRS.get((mod, node.attr))
@@ -213,14 +202,14 @@ def find_tampering(tree: ast.Module) -> list[str]:
             for target in targets:
                 for sub in ast.walk(target):
                     if isinstance(sub, ast.Attribute):
-                        base = _dotted(sub.value)
+                        base = dotted(sub.value)
                         root = base.split(".")[0] if base else None
                         if root is not None and root in module_aliases:
                             mod = module_aliases[root]
                             what = "the clock" if mod in _TIME_MODULES else "a module"
                             hits.append(f"line {node.lineno}: monkey-patches {base}.{sub.attr} ({what})")
         elif isinstance(node, ast.Call):
-            func = _dotted(node.func)
+            func = dotted(node.func)
             if func in ("__import__", "importlib.import_module") and node.args:
                 arg = node.args[0]
                 if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
@@ -231,7 +220,7 @@ def find_tampering(tree: ast.Module) -> list[str]:
                     if why or mod.split(".")[0] == "sys":
                         hits.append(f"line {node.lineno}: {func}({mod!r}) ({why or 'the interpreter'})")
             if func == "setattr" and node.args:
-                patched = _dotted(node.args[0])
+                patched = dotted(node.args[0])
                 if patched is not None and patched.split(".")[0] in module_aliases:
                     hits.append(f"line {node.lineno}: setattr on module {patched}")
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in {"__eq__", "__ne__"}:

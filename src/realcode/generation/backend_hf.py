@@ -23,10 +23,11 @@ from realcode.generation.chat import check_prompts, render_chat, sample_seed, tr
 from realcode.generation.types import (
     Completion,
     GenerationError,
-    Generator,
     ModelNotAvailableError,
     PromptTooLongError,
     SamplingParams,
+    SeededGenerator,
+    check_seeds,
 )
 from realcode.tasks.model import ChatMessage
 
@@ -103,7 +104,7 @@ def load_model_and_tokenizer(
     return lm, tokenizer
 
 
-class HFGenerator(Generator):
+class HFGenerator(SeededGenerator):
     """Generation with a transformers causal LM.
 
     ``batch_size`` counts sequences (prompt x sample) decoded together. Reproducible for a given seed, model,
@@ -165,16 +166,10 @@ class HFGenerator(Generator):
         """The exact text fed to the model for a chat."""
         return render_chat(self.tokenizer if self._templated else None, messages)
 
-    def generate(
-        self, prompts: Sequence[list[ChatMessage]], params: SamplingParams
-    ) -> list[list[Completion]]:
-        return self.generate_with_seeds(prompts, params, [params.seed] * len(prompts))
-
     def generate_with_seeds(
         self, prompts: Sequence[list[ChatMessage]], params: SamplingParams, seeds: Sequence[int | None]
     ) -> list[list[Completion]]:
-        if len(seeds) != len(prompts):
-            raise ValueError(f"{len(prompts)} prompts but {len(seeds)} seeds")
+        check_seeds(prompts, seeds)
         if self.lm is None:
             raise GenerationError(f"the generator for {self.model} is closed")
         chats = check_prompts(prompts)

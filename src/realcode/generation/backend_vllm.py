@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from realcode.generation.chat import check_prompts, render_chat, sample_seed, truncate_at_stop
-from realcode.generation.types import Completion, GenerationError, Generator, SamplingParams
+from realcode.generation.types import (
+    Completion,
+    GenerationError,
+    SamplingParams,
+    SeededGenerator,
+    check_seeds,
+)
 from realcode.tasks.model import ChatMessage
 
 __all__ = ["VLLMGenerator"]
@@ -24,7 +30,7 @@ INSTALL_HINT = (
 )
 
 
-class VLLMGenerator(Generator):
+class VLLMGenerator(SeededGenerator):
     """Generation with ``vllm.LLM``. Extra keyword arguments go to the ``LLM`` constructor."""
 
     backend = "vllm"
@@ -63,16 +69,10 @@ class VLLMGenerator(Generator):
         self.tokenizer = self.llm.get_tokenizer()
         self._templated = bool(getattr(self.tokenizer, "chat_template", None))
 
-    def generate(
-        self, prompts: Sequence[list[ChatMessage]], params: SamplingParams
-    ) -> list[list[Completion]]:
-        return self.generate_with_seeds(prompts, params, [params.seed] * len(prompts))
-
     def generate_with_seeds(
         self, prompts: Sequence[list[ChatMessage]], params: SamplingParams, seeds: Sequence[int | None]
     ) -> list[list[Completion]]:
-        if len(seeds) != len(prompts):
-            raise ValueError(f"{len(prompts)} prompts but {len(seeds)} seeds")
+        check_seeds(prompts, seeds)
         chats = check_prompts(prompts)
         if not chats:
             return []

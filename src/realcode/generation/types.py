@@ -24,6 +24,8 @@ __all__ = [
     "ModelNotAvailableError",
     "PromptTooLongError",
     "SamplingParams",
+    "SeededGenerator",
+    "check_seeds",
 ]
 
 BackendName = Literal["hf", "vllm", "openai"]
@@ -110,6 +112,12 @@ class Completion(BaseModel):
         return not self.text.strip()
 
 
+def check_seeds(prompts: Sequence[object], seeds: Sequence[int | None]) -> None:
+    """One seed per prompt, or a ValueError."""
+    if len(seeds) != len(prompts):
+        raise ValueError(f"{len(prompts)} prompts but {len(seeds)} seeds")
+
+
 class Generator(abc.ABC):
     """A model that answers chat prompts. Back-ends: ``hf``, ``vllm``, ``openai`` (see :func:`make_generator`).
 
@@ -133,8 +141,7 @@ class Generator(abc.ABC):
 
         This default groups the prompts by seed; back-ends that seed per sample override it to batch them all.
         """
-        if len(seeds) != len(prompts):
-            raise ValueError(f"{len(prompts)} prompts but {len(seeds)} seeds")
+        check_seeds(prompts, seeds)
         results: list[list[Completion]] = [[] for _ in prompts]
         for seed in dict.fromkeys(seeds):
             picked = [i for i, s in enumerate(seeds) if s == seed]
@@ -156,3 +163,19 @@ class Generator(abc.ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self.model!r})"
+
+
+class SeededGenerator(Generator):
+    """A back-end that seeds every sample itself (``hf``, ``vllm``): :meth:`generate` is
+    :meth:`generate_with_seeds` with ``params.seed`` for every prompt, so any mix of seeds is one batch."""
+
+    def generate(
+        self, prompts: Sequence[list[ChatMessage]], params: SamplingParams
+    ) -> list[list[Completion]]:
+        return self.generate_with_seeds(prompts, params, [params.seed] * len(prompts))
+
+    @abc.abstractmethod
+    def generate_with_seeds(
+        self, prompts: Sequence[list[ChatMessage]], params: SamplingParams, seeds: Sequence[int | None]
+    ) -> list[list[Completion]]:
+        """``params.n`` completions for each prompt, prompt ``i`` sampled with base seed ``seeds[i]``."""

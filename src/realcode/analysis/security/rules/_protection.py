@@ -26,6 +26,8 @@ import bisect
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from realcode.analysis.security.engine.names import dotted as dotted_name
+
 #: Calls that build an empty or literal container at module level: a module-level name bound to one of these is
 #: a data store that outlives a single call.
 CONTAINER_FACTORIES = frozenset(
@@ -87,15 +89,7 @@ def call_name(call: ast.Call) -> str:
 
 def dotted(node: ast.AST) -> str:
     """Dotted name of a Name/Attribute chain, or ``""`` when the chain has another kind of node."""
-    parts: list[str] = []
-    cur: ast.AST = node
-    while isinstance(cur, ast.Attribute):
-        parts.append(cur.attr)
-        cur = cur.value
-    if isinstance(cur, ast.Name):
-        parts.append(cur.id)
-        return ".".join(reversed(parts))
-    return ""
+    return dotted_name(node) or ""
 
 
 def method_name(call: ast.Call) -> str:
