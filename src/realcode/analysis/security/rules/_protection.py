@@ -667,15 +667,17 @@ class Analysis:
     memo: dict[str, object] = field(default_factory=dict)  # per-module results rules share (call summaries)
     _all: list[FunctionFacts] | None = None
 
+    def function_defs(self) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
+        """Every function definition of the module, nested ones included (plain ones first, then async)."""
+        for node in [*self.nodes_of(ast.FunctionDef), *self.nodes_of(ast.AsyncFunctionDef)]:
+            assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            yield node
+
     def all_functions(self) -> list[FunctionFacts]:
         """Facts of every function of the module (for rules that do not depend on attacker input)."""
         if self._all is None:
             chosen = {id(f.node): f for f in self.functions}
-            out: list[FunctionFacts] = []
-            for node in [*self.nodes_of(ast.FunctionDef), *self.nodes_of(ast.AsyncFunctionDef)]:
-                assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-                out.append(chosen.get(id(node)) or FunctionFacts.of(node))
-            self._all = out
+            self._all = [chosen.get(id(node)) or FunctionFacts.of(node) for node in self.function_defs()]
         return self._all
 
 

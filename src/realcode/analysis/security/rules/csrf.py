@@ -293,16 +293,14 @@ class CsrfProtectionDisabled(Rule):
         analysis = analysis_of(ctx)
         if analysis is None:
             return
-        for kind in (ast.FunctionDef, ast.AsyncFunctionDef):
-            for fn in analysis.nodes_of(kind):
-                assert isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef)
-                for deco in fn.decorator_list:
-                    target = deco.func if isinstance(deco, ast.Call) else deco
-                    name = analysis.module.resolve(
-                        call_name(deco) if isinstance(deco, ast.Call) else dotted(target)
-                    )
-                    if name.endswith("csrf_exempt") or (name.endswith(".exempt") and "csrf" in name.lower()):
-                        yield self.finding(ctx, deco, f"view `{fn.name}` is exempt from CSRF protection")
+        for fn in analysis.function_defs():
+            for deco in fn.decorator_list:
+                target = deco.func if isinstance(deco, ast.Call) else deco
+                name = analysis.module.resolve(
+                    call_name(deco) if isinstance(deco, ast.Call) else dotted(target)
+                )
+                if name.endswith("csrf_exempt") or (name.endswith(".exempt") and "csrf" in name.lower()):
+                    yield self.finding(ctx, deco, f"view `{fn.name}` is exempt from CSRF protection")
         for node in analysis.nodes_of(ast.Assign):
             assert isinstance(node, ast.Assign)
             if not _is_false(node.value):

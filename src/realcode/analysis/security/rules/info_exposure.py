@@ -225,11 +225,9 @@ class ErrorDetailsInResponse(Rule):
         analysis = analysis_of(ctx)
         if analysis is None:
             return
-        for kind in (ast.FunctionDef, ast.AsyncFunctionDef):
-            for fn in analysis.nodes_of(kind):
-                assert isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef)
-                if is_route_handler(fn, extra=("errorhandler", "exception_handler")):
-                    yield from self._leaks(ctx, analysis, fn)
+        for fn in analysis.function_defs():
+            if is_route_handler(fn, extra=("errorhandler", "exception_handler")):
+                yield from self._leaks(ctx, analysis, fn)
 
     def _leaks(
         self, ctx: AnalysisContext, analysis: Analysis, fn: ast.FunctionDef | ast.AsyncFunctionDef
